@@ -1,0 +1,1 @@
+"""Archiving: retention and xdomea Aussonderung to the state archive."""

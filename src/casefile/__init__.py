@@ -1,0 +1,1 @@
+"""The e-Akte: case files, documents, file plan, audit trail, clerk API."""

@@ -1,0 +1,3 @@
+from eantrag.cli import app
+
+app(prog_name="eantrag")

@@ -1,0 +1,165 @@
+"""The FastAPI application: routers of every context, health, readiness and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from eantrag import __version__
+from eantrag.metrics import MetricsMiddleware, metrics_response
+from eantrag.problems import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, ProblemError, problem_handler
+from eantrag.runtime import Runtime
+from eantrag.settings import Settings
+from eantrag.wiring import open_pipeline
+from intake.api import router as intake_router
+from intake.api import schemas_router
+from intake.service import StatusTokens
+from routing.api import router as routing_router
+
+log = structlog.get_logger(__name__)
+
+DESCRIPTION = """\
+eantrag carries a citizen's online application from the portal to the responsible authority's
+electronic case file (e-Akte) and, after retention, into the state archive — with no media break.
+Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+async def run_workers(runtime: Runtime, names: list[str] | None = None) -> list[asyncio.Task[None]]:
+    selected = names if names is not None else list(runtime.workers)
+    tasks = []
+    for name in selected:
+        worker = runtime.workers[name]
+        tasks.append(asyncio.create_task(_supervised(name, worker), name=f"worker:{name}"))
+    return tasks
+
+
+async def _supervised(name: str, worker: Any) -> None:
+    """Keep a worker alive: an unexpected crash is logged and the worker restarted."""
+    while True:
+        try:
+            await worker()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("worker.crashed", worker=name)
+            await asyncio.sleep(1.0)
+
+
+async def stop_workers(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def create_app(
+    settings: Settings | None = None, *, with_workers: bool = False, runtime: Runtime | None = None
+) -> FastAPI:
+    """Build the app; the runtime (engine, broker, blob store) is opened in the lifespan."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = runtime is None
+        rt = runtime or await open_pipeline(settings)
+        app.state.runtime = rt
+        app.state.status_tokens = StatusTokens(await rt.secret("status-token"))
+        tasks = await run_workers(rt) if with_workers else []
+        try:
+            yield
+        finally:
+            await stop_workers(tasks)
+            if own:
+                await rt.close()
+
+    app = FastAPI(
+        title="eantrag",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+    )
+    app.add_middleware(MetricsMiddleware)
+    app.add_exception_handler(ProblemError, problem_handler)
+    app.add_exception_handler(RequestValidationError, _request_validation_handler)
+
+    app.include_router(intake_router)
+    app.include_router(schemas_router)
+    app.include_router(routing_router)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Readiness: database, blob store, broker",
+        responses={503: {"description": "A dependency is not reachable"}},
+    )
+    async def readyz(request: Request) -> JSONResponse:
+        rt: Runtime = request.app.state.runtime
+        checks: dict[str, str] = {}
+        for name, probe in (
+            ("database", rt.db.ping),
+            ("blobs", rt.blobs.ping),
+            ("broker", rt.broker.ping),
+        ):
+            try:
+                await asyncio.wait_for(probe(), timeout=5)
+                checks[name] = "ok"
+            except Exception as exc:
+                checks[name] = f"failed: {exc!r}"[:300]
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}}},
+    )
+    async def metrics() -> Response:
+        return metrics_response()
+
+    return app
+
+
+async def _request_validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    params = [
+        {
+            "name": "/".join(str(p) for p in err["loc"]),
+            "reason": err["msg"],
+            "code": f"request.{err['type']}",
+        }
+        for err in exc.errors()
+    ]
+    return JSONResponse(
+        {
+            "type": PROBLEM_BASE + "invalid-request",
+            "title": "Invalid request",
+            "status": 422,
+            "detail": "the request's parameters are not valid",
+            "code": "invalid_request",
+            "instance": request.url.path,
+            "invalid_params": params,
+        },
+        status_code=422,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )

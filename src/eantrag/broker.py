@@ -1,0 +1,368 @@
+"""Message broker ports: RabbitMQ in production, a queue table in the embedded default.
+
+Both adapters share one topology (exchanges, queues, bindings) and one delivery contract:
+`publish()` returns only when every message is durably accepted (publisher confirms, or the
+database commit); a consumer's handler runs, and only when it returned is the message
+acknowledged. A `PermanentError` dead-letters the message at once with its reason; any other
+exception retries it after the next configured delay, and once the delays are used up it is
+dead-lettered too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from eantrag.db import Database, utcnow
+from eantrag.models import QueuedMessage
+
+log = structlog.get_logger(__name__)
+
+INTAKE_EXCHANGE = "eantrag.intake"
+AUTHORITIES_EXCHANGE = "eantrag.authorities"
+EVENTS_EXCHANGE = "eantrag.events"
+DEAD_LETTER_EXCHANGE = "eantrag.dlx"
+REQUEUE_EXCHANGE = "eantrag.requeue"
+
+ROUTING_QUEUE = "eantrag.routing"
+UNROUTABLE_QUEUE = "eantrag.unroutable"
+STATUS_QUEUE = "eantrag.status"
+
+
+def authority_queue(authority_id: str) -> str:
+    return f"authority.{authority_id}.inbox"
+
+
+def dead_letter_queue(queue: str) -> str:
+    return f"{queue}.dlq"
+
+
+@dataclass(frozen=True)
+class Binding:
+    exchange: str
+    routing_key: str
+    queue: str
+
+
+@dataclass
+class Topology:
+    """What exists on the broker; declared in code at start-up."""
+
+    bindings: list[Binding] = field(
+        default_factory=lambda: [
+            Binding(INTAKE_EXCHANGE, "application.received", ROUTING_QUEUE),
+            Binding(INTAKE_EXCHANGE, "application.unroutable", UNROUTABLE_QUEUE),
+            Binding(EVENTS_EXCHANGE, "#", STATUS_QUEUE),
+        ]
+    )
+    authority_ids: set[str] = field(default_factory=set)
+
+    @property
+    def queues(self) -> list[str]:
+        names = {b.queue for b in self.bindings}
+        names.update(authority_queue(a) for a in self.authority_ids)
+        return sorted(names)
+
+    def route(self, exchange: str, routing_key: str) -> list[str]:
+        """Queues a message reaches: topic semantics for static bindings, direct for authorities."""
+        if exchange == AUTHORITIES_EXCHANGE:
+            return [authority_queue(routing_key)]
+        if exchange == "":
+            return [routing_key]
+        return [
+            b.queue
+            for b in self.bindings
+            if b.exchange == exchange and topic_matches(b.routing_key, routing_key)
+        ]
+
+
+def topic_matches(pattern: str, key: str) -> bool:
+    def match(p: list[str], k: list[str]) -> bool:
+        if not p:
+            return not k
+        if p[0] == "#":
+            return any(match(p[1:], k[i:]) for i in range(len(k) + 1))
+        if not k:
+            return False
+        return (p[0] == "*" or p[0] == k[0]) and match(p[1:], k[1:])
+
+    return match(pattern.split("."), key.split("."))
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    message_id: uuid.UUID
+    exchange: str
+    routing_key: str
+    type: str
+    body: bytes
+    headers: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    message_id: uuid.UUID
+    queue: str
+    routing_key: str
+    type: str
+    body: bytes
+    headers: dict[str, Any]
+    attempts: int
+
+
+class PermanentError(Exception):
+    """The message can never be handled; dead-letter it with this reason."""
+
+
+class UnroutableMessage(PermanentError):
+    """The broker could route the message to no queue."""
+
+
+Handler = Callable[[IncomingMessage], Awaitable[None]]
+
+
+class Broker(Protocol):
+    topology: Topology
+
+    async def start(self) -> None: ...
+
+    async def declare_authority(self, authority_id: str) -> None: ...
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None: ...
+
+    async def consume(self, queue: str, handler: Handler, *, prefetch: int) -> None:
+        """Run until cancelled."""
+        ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class DatabaseQueueBroker:
+    """The embedded default: queues are rows of `queue_messages` in the application database.
+
+    Publishing inserts one row per destination queue (in the caller's transaction when a session is
+    given, which makes relay + publish atomic). Consumers claim rows with a lease; a crashed
+    consumer's lease runs out and the row is delivered again.
+    """
+
+    LEASE = timedelta(seconds=60)
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        retry_delays: Sequence[int] = (5, 30, 300),
+        poll_interval: float = 0.2,
+    ) -> None:
+        self.db = db
+        self.topology = Topology()
+        self.retry_delays = list(retry_delays)
+        self.poll_interval = poll_interval
+        self._wakeup: dict[str, asyncio.Event] = {}
+
+    async def start(self) -> None:
+        return None
+
+    async def declare_authority(self, authority_id: str) -> None:
+        self.topology.authority_ids.add(authority_id)
+
+    def _rows(self, messages: Sequence[OutgoingMessage]) -> list[dict[str, Any]]:
+        rows = []
+        for message in messages:
+            queues = self.topology.route(message.exchange, message.routing_key)
+            if not queues:
+                raise UnroutableMessage(
+                    f"no queue bound to {message.exchange!r} with key {message.routing_key!r}"
+                )
+            for queue in queues:
+                rows.append(
+                    {
+                        "queue": queue,
+                        "message_id": message.message_id,
+                        "routing_key": message.routing_key,
+                        "type": message.type,
+                        "body": message.body,
+                        "headers": message.headers,
+                        "attempts": int(message.headers.get("x-attempts", 0)),
+                        "available_at": utcnow(),
+                    }
+                )
+        return rows
+
+    async def publish(self, messages: Sequence[OutgoingMessage], session: Any = None) -> None:
+        if not messages:
+            return
+        rows = self._rows(messages)
+        # The same message id in the same queue is one message: publishing it again is a no-op.
+        insert = (pg_insert if self.db.dialect == "postgresql" else sqlite_insert)(
+            QueuedMessage.__table__
+        ).on_conflict_do_nothing(index_elements=["queue", "message_id"])
+        if session is not None:
+            await session.execute(insert, rows)
+        else:
+            async with self.db.transaction() as own:
+                await own.execute(insert, rows)
+        for row in rows:
+            self._event(row["queue"]).set()
+
+    def _event(self, queue: str) -> asyncio.Event:
+        return self._wakeup.setdefault(queue, asyncio.Event())
+
+    async def _claim(self, queue: str, limit: int) -> list[QueuedMessage]:
+        now = utcnow()
+        async with self.db.transaction() as session:
+            ids = (
+                await session.scalars(
+                    select(QueuedMessage.id)
+                    .where(
+                        QueuedMessage.queue == queue,
+                        QueuedMessage.available_at <= now,
+                        (QueuedMessage.locked_until.is_(None)) | (QueuedMessage.locked_until < now),
+                    )
+                    .order_by(QueuedMessage.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not ids:
+                return []
+            await session.execute(
+                update(QueuedMessage)
+                .where(QueuedMessage.id.in_(ids))
+                .values(locked_until=now + self.LEASE)
+            )
+            rows = (
+                await session.scalars(
+                    select(QueuedMessage)
+                    .where(QueuedMessage.id.in_(ids))
+                    .order_by(QueuedMessage.id)
+                )
+            ).all()
+            return list(rows)
+
+    async def consume(self, queue: str, handler: Handler, *, prefetch: int = 64) -> None:
+        wakeup = self._event(queue)
+        while True:
+            rows = await self._claim(queue, prefetch)
+            if not rows:
+                wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), self.poll_interval)
+                continue
+            for row in rows:
+                await self._deliver(row, handler)
+
+    async def _deliver(self, row: QueuedMessage, handler: Handler) -> None:
+        message = IncomingMessage(
+            message_id=row.message_id,
+            queue=row.queue,
+            routing_key=row.routing_key,
+            type=row.type,
+            body=row.body,
+            headers=dict(row.headers or {}),
+            attempts=row.attempts,
+        )
+        try:
+            await handler(message)
+        except PermanentError as exc:
+            await self._dead_letter(row, repr(exc))
+        except Exception as exc:
+            log.warning(
+                "message.failed",
+                queue=row.queue,
+                message_id=str(row.message_id),
+                attempt=row.attempts + 1,
+                error=repr(exc),
+            )
+            if row.attempts >= len(self.retry_delays):
+                await self._dead_letter(row, repr(exc))
+            else:
+                delay = self.retry_delays[row.attempts]
+                async with self.db.transaction() as session:
+                    await session.execute(
+                        update(QueuedMessage)
+                        .where(QueuedMessage.id == row.id)
+                        .values(
+                            attempts=row.attempts + 1,
+                            locked_until=None,
+                            available_at=utcnow() + timedelta(seconds=delay),
+                            headers={**(row.headers or {}), "x-last-error": repr(exc)},
+                        )
+                    )
+        else:
+            async with self.db.transaction() as session:
+                await session.execute(delete(QueuedMessage).where(QueuedMessage.id == row.id))
+
+    async def _dead_letter(self, row: QueuedMessage, reason: str) -> None:
+        log.error(
+            "message.dead_lettered", queue=row.queue, message_id=str(row.message_id), reason=reason
+        )
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(QueuedMessage)
+                .where(QueuedMessage.id == row.id)
+                .values(
+                    queue=dead_letter_queue(row.queue),
+                    locked_until=None,
+                    headers={
+                        **(row.headers or {}),
+                        "x-death-reason": reason,
+                        "x-original-queue": row.queue,
+                    },
+                )
+            )
+
+    async def requeue_dead_letters(self, matches: Callable[[bytes], bool]) -> int:
+        """Manual retry: move matching dead letters back to their queue with attempts reset."""
+        moved = 0
+        async with self.db.transaction() as session:
+            rows = (
+                await session.scalars(
+                    select(QueuedMessage).where(QueuedMessage.queue.like("%.dlq"))
+                )
+            ).all()
+            for row in rows:
+                if not matches(row.body):
+                    continue
+                headers = dict(row.headers or {})
+                original = headers.pop("x-original-queue", None) or row.queue.removesuffix(".dlq")
+                headers["x-previous-death-reason"] = headers.pop("x-death-reason", None)
+                row.queue = original
+                row.headers = headers
+                row.attempts = 0
+                row.locked_until = None
+                row.available_at = utcnow()
+                moved += 1
+        if moved:
+            for row in rows:
+                self._event(row.queue).set()
+        return moved
+
+    async def depth(self, queue: str) -> int:
+        async with self.db.transaction() as session:
+            return int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(QueuedMessage)
+                    .where(QueuedMessage.queue == queue)
+                )
+                or 0
+            )
+
+    async def ping(self) -> None:
+        await self.db.ping()
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,202 @@
+"""The `eantrag` command line."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from eantrag import __version__, schema
+from eantrag.logs import configure_logging
+from eantrag.settings import Settings
+from routing.cli import directory_app
+
+app = typer.Typer(
+    help="eantrag: online applications into the e-Akte and the archive.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(directory_app, name="directory")
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return settings
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply the database migrations (SQLite or PostgreSQL, as configured)."""
+    settings = _settings()
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    schema.upgrade(settings.effective_database_url, revision)
+    console.print(f"[green]database at {revision}[/green]: {_safe_url(settings)}")
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.effective_database_url).render_as_string(hide_password=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default from settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+    workers: Annotated[
+        bool,
+        typer.Option(
+            "--workers/--no-workers",
+            help="Run the pipeline workers in this process too; "
+            "--no-workers for API-only replicas.",
+        ),
+    ] = True,
+) -> None:
+    """Run the HTTP API (and, by default, every pipeline worker) in one process."""
+    import uvicorn
+
+    from eantrag.app import create_app
+
+    settings = _settings()
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        schema.upgrade(settings.effective_database_url)
+    uvicorn.run(
+        create_app(settings, with_workers=workers),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def worker(
+    name: Annotated[str, typer.Argument(help="Which worker to run (see `eantrag workers`).")],
+) -> None:
+    """Run one pipeline worker, for deployments that scale workers separately."""
+    from eantrag.app import run_workers, stop_workers
+    from eantrag.wiring import open_pipeline
+
+    settings = _settings()
+
+    async def _run() -> None:
+        runtime = await open_pipeline(settings)
+        if name not in runtime.workers:
+            await runtime.close()
+            raise typer.BadParameter(f"unknown worker {name!r}; known: {sorted(runtime.workers)}")
+        tasks = await run_workers(runtime, [name])
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            await stop_workers(tasks)
+            await runtime.close()
+
+    asyncio.run(_run())
+
+
+@app.command()
+def retry(
+    application_id: Annotated[str, typer.Argument(help="The application's id (UUID).")],
+) -> None:
+    """Re-drive one application: routing decides again if it was unroutable, its dead letters
+    go back to their queues with the attempt count reset, and it is published again. An
+    application that was routed is never delivered twice."""
+    import uuid
+
+    from eantrag.runtime import open_runtime
+    from eantrag.wiring import retry_application
+
+    settings = _settings()
+    try:
+        parsed = uuid.UUID(application_id)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{application_id!r} is not a UUID") from exc
+
+    async def _retry() -> None:
+        runtime = await open_runtime(settings)
+        try:
+            outcome = await retry_application(runtime, parsed)
+        finally:
+            await runtime.close()
+        if not outcome.known:
+            console.print(f"[red]unknown application[/red] {parsed}")
+            raise typer.Exit(1)
+        if outcome.routed_to:
+            console.print(
+                f"already routed to {outcome.routed_to}: not delivered again; its "
+                "status event is sent again"
+            )
+        console.print(
+            f"[green]re-driven[/green] {parsed}; dead letters moved back: "
+            f"{outcome.dead_letters_moved}"
+        )
+
+    asyncio.run(_retry())
+
+
+@app.command("workers")
+def list_workers() -> None:
+    """List the workers `eantrag worker` can run."""
+    from eantrag.wiring import open_pipeline
+
+    settings = _settings()
+
+    async def _names() -> list[str]:
+        runtime = await open_pipeline(settings)
+        try:
+            return sorted(runtime.workers)
+        finally:
+            await runtime.close()
+
+    for name in asyncio.run(_names()):
+        typer.echo(name)
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Data directory for the demo (default: the configured one).")
+    ] = None,
+) -> None:
+    """Submit every example on the embedded default and show what happens to each."""
+    from eantrag.demo import run_demo
+
+    settings = _settings()
+    if data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": data_dir})
+    raise typer.Exit(asyncio.run(run_demo(settings, console)))
+
+
+@app.command("openapi")
+def openapi(
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Print the OpenAPI document of the HTTP API."""
+    from eantrag.openapi import render_openapi
+
+    text = render_openapi()
+    if out:
+        out.write_text(text)
+    else:
+        typer.echo(text, nl=False)

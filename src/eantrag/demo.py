@@ -1,0 +1,170 @@
+"""`eantrag demo`: every example through the pipeline on the embedded default, step by step."""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from eantrag import schema
+from eantrag.app import create_app
+from eantrag.paths import project_root
+from eantrag.settings import Settings
+from eantrag.wiring import open_pipeline
+from intake import fitconnect
+from intake.forms import FORMS
+
+EXAMPLES = project_root() / "examples"
+SETTLED = {"routed", "unroutable", "filed", "in_progress", "decided", "closed"}
+
+
+@dataclass
+class Case:
+    title: str
+    body: bytes
+    content_type: str
+    expect_accept: bool = True
+
+
+def example_cases() -> list[Case]:
+    cases = []
+    for name in ("hundeanmeldung.xml", "hundeanmeldung.json", "wohngeld.xml", "wohngeld.json"):
+        path = EXAMPLES / name
+        media = "application/xml" if name.endswith(".xml") else "application/json"
+        cases.append(Case(f"{name} as {media}", path.read_bytes(), media))
+    wohngeld = (EXAMPLES / "wohngeld.xml").read_bytes()
+    form = FORMS["wohngeld-mietzuschuss"]
+    attachments = example_attachments(form, wohngeld)
+    body, content_type = fitconnect.submission(form, wohngeld, "application/xml", attachments)
+    cases.append(
+        Case(
+            f"wohngeld.xml + {len(attachments)} attachments as FIT-Connect submission",
+            body,
+            content_type,
+        )
+    )
+    broken = (
+        (EXAMPLES / "hundeanmeldung.xml")
+        .read_bytes()
+        .replace(b"276098100123456", b"000000000000000", 1)
+    )
+    cases.append(
+        Case(
+            "hundeanmeldung.xml with a broken transponder number",
+            broken,
+            "application/xml",
+            expect_accept=False,
+        )
+    )
+    return cases
+
+
+def example_attachments(form: Any, document: bytes) -> list[fitconnect.OutgoingAttachment]:
+    """The attachment files the Wohngeld example announces, from examples/attachments/."""
+    from lxml import etree
+
+    record = form.record_from_xml(etree.fromstring(document))
+    out = []
+    for ref in form.attachment_refs(record):
+        filename = ref.get("dateiname") or ""
+        path = EXAMPLES / "attachments" / filename
+        media = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        out.append(
+            fitconnect.OutgoingAttachment(ref["anlageId"], path.read_bytes(), media, filename)
+        )
+    return out
+
+
+async def run_demo(settings: Settings, console: Console) -> int:
+    console.rule("[bold]eantrag demo — embedded default")
+    console.print(f"data directory  {settings.data_dir.resolve()}")
+    console.print(f"database        {settings.effective_database_url}")
+    console.print(f"queue           {'RabbitMQ' if settings.amqp_url else 'in-database queue'}")
+    console.print(f"blob store      {settings.effective_blob_url}")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await schema.upgrade_async(settings.effective_database_url)
+    runtime = await open_pipeline(settings)
+    app = create_app(settings, with_workers=True, runtime=runtime)
+    failures = 0
+    rows: list[tuple[str, str, str, str]] = []
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
+                forms = (await client.get("/v1/forms")).json()
+                console.print(
+                    "forms           " + ", ".join(f"{f['id']} ({f['service']})" for f in forms)
+                )
+                receipts: list[tuple[Case, dict[str, Any]]] = []
+                for case in example_cases():
+                    console.rule(case.title, style="dim")
+                    response = await client.post(
+                        "/v1/applications",
+                        content=case.body,
+                        headers={"content-type": case.content_type},
+                    )
+                    body = response.json()
+                    if response.status_code == 202:
+                        console.print(
+                            f"[green]202 accepted[/green] id {body['applicationId']} "
+                            f"sha256 {body['sha256'][:16]}… service {body['service']}"
+                        )
+                        receipts.append((case, body))
+                    else:
+                        console.print(
+                            f"[yellow]{response.status_code} {body.get('title')}"
+                            f"[/yellow]: {body.get('detail')}"
+                        )
+                        for param in body.get("invalid_params", []):
+                            console.print(
+                                f"   {param.get('code')} at {param.get('name')}: "
+                                f"{param.get('reason')}"
+                            )
+                        rows.append((case.title, str(response.status_code), "rejected", "—"))
+                    if (response.status_code == 202) != case.expect_accept:
+                        failures += 1
+                        console.print("[red]unexpected outcome[/red]")
+                statuses = await _wait_for_pipeline(client, [r for _, r in receipts])
+                for (case, _receipt), state in zip(receipts, statuses, strict=True):
+                    where = state.get("fileReference") or state.get("authority") or "—"
+                    rows.append((case.title, "202", state["status"], where))
+        table = Table(title="what happened to each example")
+        for column in ("example", "HTTP", "status", "authority / file reference"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        pending = [s for s in rows if s[2] == "received"]
+        if pending:
+            console.print(f"{len(pending)} application(s) are received and queued for routing.")
+    finally:
+        await runtime.close()
+    console.print(
+        "[green]demo finished[/green]"
+        if failures == 0
+        else f"[red]{failures} unexpected outcome(s)[/red]"
+    )
+    return 1 if failures else 0
+
+
+async def _wait_for_pipeline(
+    client: httpx.AsyncClient, receipts: list[dict[str, Any]], patience: float = 10.0
+) -> list[dict[str, Any]]:
+    """Poll each status URL until the pipeline has moved it on (or the time is up)."""
+    deadline = asyncio.get_running_loop().time() + patience
+    while True:
+        states = []
+        for receipt in receipts:
+            url = httpx.URL(receipt["statusUrl"])
+            response = await client.get(url.path, params=dict(url.params))
+            states.append(response.json())
+        if all(s["status"] in SETTLED for s in states) or (
+            asyncio.get_running_loop().time() > deadline
+        ):
+            return states
+        await asyncio.sleep(0.2)

@@ -1,0 +1,1 @@
+"""Routing: the Zuständigkeitsfinder and delivery of each application to its authority."""

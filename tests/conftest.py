@@ -1,0 +1,172 @@
+"""Shared fixtures: the embedded default (SQLite) and the real PostgreSQL, schema from alembic.
+
+Tests that need a real service skip with a hint when it is missing, and fail under CI=true.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from eantrag import schema
+from eantrag.app import create_app
+from eantrag.runtime import Runtime
+from eantrag.settings import Settings
+from eantrag.wiring import open_pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+SHARED = ROOT.parent / "shared"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_ADMIN_URL = os.environ.get(
+    "EANTRAG_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+AMQP_TEST_URL = os.environ.get("EANTRAG_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def need_service(what: str, hint: str) -> None:
+    """Skip (locally) or fail (CI) when a real service is unavailable."""
+    message = f"{what} is not reachable; {hint}"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: real-service tests must run)")
+    pytest.skip(message)
+
+
+def shared_dir(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        message = f"{path} is missing: the shared reference material must sit beside the repo"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+async def _pg_reachable() -> bool:
+    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+    finally:
+        await engine.dispose()
+
+
+async def _create_pg_database(name: str) -> None:
+    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+
+
+async def _drop_pg_database(name: str) -> None:
+    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, migrated to head."""
+    if not asyncio.run(_pg_reachable()):
+        need_service(
+            "PostgreSQL at " + PG_ADMIN_URL,
+            "start it with: pg_ctlcluster --skip-systemctl-redirect "
+            "$(ls /etc/postgresql) main start",
+        )
+    name = f"eantrag_test_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_create_pg_database(name))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    schema.upgrade(url)
+    yield url
+    asyncio.run(_drop_pg_database(name))
+
+
+async def truncate_all(url: str) -> None:
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        tables = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname='public' "
+                        "AND tablename <> 'alembic_version'"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if tables:
+            await conn.execute(
+                text(
+                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                )
+            )
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each storage test runs on the embedded default and on the real PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'eantrag.db'}"
+        schema.upgrade(url)
+        return url
+    url: str = request.getfixturevalue("pg_database_url")
+    asyncio.run(truncate_all(url))
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        database_url=database_url,
+        blob_url=(tmp_path / "blobs").as_uri(),
+        amqp_url=None,
+        public_base_url="http://testserver",
+        retry_delays_seconds=[1, 1],
+    )
+
+
+@pytest.fixture
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    rt = await open_pipeline(settings)
+    yield rt
+    await rt.close()
+
+
+@pytest.fixture
+async def client(runtime: Runtime, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API in-process, without background workers (tests drive those explicitly)."""
+    app = create_app(settings, runtime=runtime)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
+
+
+def break_postcode(document: bytes) -> bytes:
+    """The first postcode made schema-invalid (a letter in front of the digits)."""
+    broken, count = re.subn(rb"(postleitzahl>)(\d)", rb"\1x\2", document, count=1)
+    assert count == 1
+    return broken
+
+
+def blob_files(settings: Settings) -> list[Path]:
+    root = settings.data_dir / "blobs"
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
