@@ -1,0 +1,1 @@
+"""Intake: forms, streaming validation, receipts, idempotency and the citizen's status."""

@@ -1,0 +1,520 @@
+"""Reading a request body into a validated submission, one chunk at a time.
+
+Every byte is written to a spool (memory up to a limit, then a temporary file) and hashed as it
+arrives; XML is fed to the streaming validator in the same pass. Nothing here touches the database
+or the blob store: a rejected request leaves no trace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from importlib import resources
+from typing import IO, Any
+
+import orjson
+from jsonschema import Draft202012Validator
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from intake.errors import (
+    BadSubmission,
+    Invalid,
+    Malformed,
+    TooLarge,
+    UnsupportedMediaType,
+    Violation,
+)
+from intake.forms import FORMS, FormSpec
+from intake.validation import (
+    ValidatedApplication,
+    XmlStreamValidator,
+    finish_xml,
+    validate_json,
+)
+
+XML_TYPES = {"application/xml", "text/xml"}
+JSON_TYPES = {"application/json"}
+MULTIPART = "multipart/form-data"
+LEIKA_URN_PREFIX = "urn:de:fim:leika:leistung:"
+_SAFE_FILENAME = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,255}$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body: int
+    attachment_max: int
+    spool_memory: int
+    form_caps: dict[str, int]
+
+    def form_cap(self, form: FormSpec) -> int:
+        return min(self.form_caps.get(form.id, form.max_bytes), self.max_body)
+
+    @property
+    def largest_form_cap(self) -> int:
+        return max(self.form_cap(form) for form in FORMS.values())
+
+
+class Spool:
+    """Bytes as received, with their SHA-256 and SHA-512, kept until they are stored."""
+
+    def __init__(self, memory_limit: int, media_type: str) -> None:
+        # Outlives this call: closed by Submission.close() once the bytes are stored.
+        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=memory_limit)  # noqa: SIM115
+        self.media_type = media_type
+        self.size = 0
+        self._sha256 = hashlib.sha256()
+        self._sha512 = hashlib.sha512()
+
+    def write(self, chunk: bytes) -> None:
+        self.file.write(chunk)
+        self._sha256.update(chunk)
+        self._sha512.update(chunk)
+        self.size += len(chunk)
+
+    @property
+    def sha256(self) -> str:
+        return self._sha256.hexdigest()
+
+    @property
+    def sha512(self) -> str:
+        return self._sha512.hexdigest()
+
+    def read_all(self) -> bytes:
+        self.file.seek(0)
+        return self.file.read()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+@dataclass
+class ReceivedAttachment:
+    attachment_id: str
+    spool: Spool
+    filename: str | None
+    purpose: str
+
+
+@dataclass
+class Submission:
+    application: ValidatedApplication
+    original: Spool
+    attachments: list[ReceivedAttachment] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Identity of the content for Idempotency-Key: the document plus its attachments."""
+        parts = [self.original.sha256, *sorted(a.spool.sha256 for a in self.attachments)]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+    def close(self) -> None:
+        self.original.close()
+        for attachment in self.attachments:
+            attachment.spool.close()
+
+
+def base_media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
+    if not content_type:
+        return "", {}
+    value, params = parse_options_header(content_type)
+    return value.decode("latin-1").lower(), {
+        k.decode("latin-1").lower(): v.decode("latin-1") for k, v in params.items()
+    }
+
+
+class _Capped:
+    """Counts bytes against a limit and refuses with 413 as soon as it is crossed."""
+
+    def __init__(self, limit: int, what: str) -> None:
+        self.limit = limit
+        self.what = what
+        self.seen = 0
+
+    def add(self, n: int) -> None:
+        self.seen += n
+        if self.seen > self.limit:
+            raise TooLarge(f"{self.what} exceeds the limit of {self.limit} bytes")
+
+
+async def receive(
+    body: AsyncIterator[bytes], content_type: str | None, limits: Limits, today: date | None = None
+) -> Submission:
+    media_type, params = base_media_type(content_type)
+    if media_type in XML_TYPES:
+        return await _receive_xml(body, media_type, limits, today)
+    if media_type in JSON_TYPES:
+        return await _receive_json(body, media_type, limits, today)
+    if media_type == MULTIPART:
+        boundary = params.get("boundary")
+        if not boundary:
+            raise Malformed(
+                [
+                    Violation(
+                        "multipart.no_boundary",
+                        "Content-Type",
+                        "multipart/form-data needs a boundary",
+                    )
+                ]
+            )
+        return await _receive_multipart(body, boundary, limits, today)
+    raise UnsupportedMediaType(
+        f"{media_type or 'no media type'} is not accepted; use application/xml, "
+        "application/json or multipart/form-data"
+    )
+
+
+class _XmlPart:
+    """Feeds one XML document to the validator while spooling it, capped per form."""
+
+    def __init__(self, limits: Limits, media_type: str, what: str) -> None:
+        self.limits = limits
+        self.spool = Spool(limits.spool_memory, media_type)
+        self.validator = XmlStreamValidator(replay=lambda: self.spool.file)
+        self.cap = _Capped(limits.max_body, what)
+
+    def feed(self, chunk: bytes) -> None:
+        self.cap.add(len(chunk))
+        self.spool.write(chunk)
+        self.validator.feed(chunk)
+        if self.validator.form is not None:
+            self.cap.limit = self.limits.form_cap(self.validator.form)
+            self.cap.add(0)
+
+    def finish(self, today: date | None) -> ValidatedApplication:
+        return finish_xml(self.validator, today)
+
+
+async def _receive_xml(
+    body: AsyncIterator[bytes], media_type: str, limits: Limits, today: date | None
+) -> Submission:
+    part = _XmlPart(limits, media_type, "the document")
+    try:
+        async for chunk in body:
+            part.feed(chunk)
+        application = part.finish(today)
+    except BaseException:
+        part.spool.close()
+        raise
+    return Submission(application=application, original=part.spool)
+
+
+async def _receive_json(
+    body: AsyncIterator[bytes], media_type: str, limits: Limits, today: date | None
+) -> Submission:
+    spool = Spool(limits.spool_memory, media_type)
+    cap = _Capped(limits.largest_form_cap, "the document")
+    try:
+        async for chunk in body:
+            cap.add(len(chunk))
+            spool.write(chunk)
+        application = validate_json(spool.read_all(), today=today)
+        if spool.size > limits.form_cap(application.form):
+            raise TooLarge(f"the document exceeds the limit of {application.form.id}")
+    except BaseException:
+        spool.close()
+        raise
+    return Submission(application=application, original=spool)
+
+
+@cache
+def fitconnect_metadata_validator() -> Draft202012Validator:
+    """The official FIT-Connect metadata schema 1.0.0, as shipped in the `fitconnect` package."""
+    text = resources.files("fitconnect").joinpath("schema/metadata.schema.v1.0.0.json").read_text()
+    schema = orjson.loads(text)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+@dataclass
+class _Part:
+    name: str
+    filename: str | None
+    media_type: str
+    spool: Spool
+    xml: _XmlPart | None = None
+
+
+class _MultipartCollector:
+    """Callbacks for python-multipart: each part goes to its own spool as it streams."""
+
+    MAX_PARTS = 101
+    MAX_HEADER_BYTES = 16 * 1024
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.parts: dict[str, _Part] = {}
+        self.total = _Capped(limits.max_body, "the submission")
+        self._headers: dict[str, str] = {}
+        self._field = bytearray()
+        self._value = bytearray()
+        self._header_bytes = 0
+        self._current: _Part | None = None
+        self._cap: _Capped | None = None
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "on_part_begin": self.on_part_begin,
+            "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value,
+            "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+        }
+
+    def on_part_begin(self) -> None:
+        self._headers = {}
+        self._header_bytes = 0
+        if len(self.parts) >= self.MAX_PARTS:
+            raise BadSubmission(
+                [Violation("multipart.too_many_parts", "/", f"more than {self.MAX_PARTS} parts")]
+            )
+
+    def _count_header(self, n: int) -> None:
+        self._header_bytes += n
+        if self._header_bytes > self.MAX_HEADER_BYTES:
+            raise BadSubmission(
+                [Violation("multipart.header_too_long", "/", "part headers too long")]
+            )
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count_header(end - start)
+        self._field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count_header(end - start)
+        self._value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self._headers[self._field.decode("latin-1").lower()] = self._value.decode("latin-1")
+        self._field.clear()
+        self._value.clear()
+
+    def on_headers_finished(self) -> None:
+        disposition, params = base_media_type(self._headers.get("content-disposition"))
+        name = params.get("name")
+        if disposition != "form-data" or not name:
+            raise BadSubmission(
+                [
+                    Violation(
+                        "multipart.no_name",
+                        "Content-Disposition",
+                        "every part needs Content-Disposition: form-data; name=...",
+                    )
+                ]
+            )
+        if name in self.parts:
+            raise BadSubmission(
+                [Violation("multipart.duplicate_part", name, f"the part {name!r} appears twice")]
+            )
+        filename = params.get("filename")
+        if filename is not None:
+            _check_filename(filename, name)
+        media_type, _ = base_media_type(self._headers.get("content-type"))
+        media_type = media_type or (
+            "application/json" if name == "metadata" else "application/octet-stream"
+        )
+        part = _Part(name, filename, media_type, Spool(self.limits.spool_memory, media_type))
+        if name == "data" and media_type in XML_TYPES:
+            part.xml = _XmlPart(self.limits, media_type, "the data part")
+            part.spool = part.xml.spool
+        if name == "metadata":
+            cap = 1024 * 1024
+        elif name == "data":
+            cap = self.limits.max_body
+        else:
+            cap = self.limits.attachment_max
+        self._cap = _Capped(cap, f"the part {name!r}")
+        self.parts[name] = part
+        self._current = part
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        assert self._current is not None and self._cap is not None
+        chunk = data[start:end]
+        self._cap.add(len(chunk))
+        if self._current.xml is not None:
+            self._current.xml.feed(chunk)
+        else:
+            self._current.spool.write(chunk)
+
+    def on_part_end(self) -> None:
+        self._current = None
+
+    def close(self) -> None:
+        for part in self.parts.values():
+            part.spool.close()
+
+
+def _check_filename(filename: str, where: str) -> None:
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    if not _SAFE_FILENAME.match(filename) or base in {"", ".", ".."} or ".." in filename.split("/"):
+        raise BadSubmission(
+            [
+                Violation(
+                    "multipart.bad_filename",
+                    where,
+                    "file names must not contain paths or control characters",
+                )
+            ]
+        )
+
+
+async def _receive_multipart(
+    body: AsyncIterator[bytes], boundary: str, limits: Limits, today: date | None
+) -> Submission:
+    collector = _MultipartCollector(limits)
+    parser = MultipartParser(boundary.encode("latin-1"), collector.callbacks())
+    try:
+        async for chunk in body:
+            collector.total.add(len(chunk))
+            parser.write(chunk)
+        parser.finalize()
+        return _assemble(collector, limits, today)
+    except BaseException:
+        collector.close()
+        raise
+
+
+def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None) -> Submission:
+    parts = collector.parts
+    missing = [name for name in ("metadata", "data") if name not in parts]
+    if missing:
+        raise BadSubmission(
+            [Violation("multipart.missing_part", name, f"no {name!r} part") for name in missing]
+        )
+    try:
+        metadata = orjson.loads(parts["metadata"].spool.read_all())
+    except orjson.JSONDecodeError as exc:
+        raise Malformed([Violation("json.malformed", "metadata", str(exc))]) from None
+    errors = sorted(fitconnect_metadata_validator().iter_errors(metadata), key=str)
+    if errors:
+        raise Invalid(
+            [
+                Violation(
+                    "fitconnect.metadata",
+                    "metadata/" + "/".join(str(p) for p in error.absolute_path),
+                    error.message[:500],
+                )
+                for error in errors
+            ],
+            detail="the metadata does not conform to the FIT-Connect metadata schema 1.0.0",
+        )
+    content = metadata["contentStructure"]
+    data_part = parts["data"]
+    problems: list[Violation] = []
+
+    declared = content.get("data", {}).get("submissionSchema", {}).get("mimeType")
+    if declared and declared != data_part.media_type:
+        problems.append(
+            Violation(
+                "multipart.media_type_mismatch",
+                "data",
+                f"metadata announces {declared}, the part is {data_part.media_type}",
+            )
+        )
+    problems += _hash_problems("data", content.get("data", {}).get("hash"), data_part.spool)
+
+    announced = {a["attachmentId"]: a for a in content.get("attachments", [])}
+    for name in parts:
+        if name not in ("metadata", "data") and name not in announced:
+            problems.append(
+                Violation(
+                    "multipart.unannounced_part",
+                    name,
+                    "the metadata announces no attachment with this id",
+                )
+            )
+    attachments: list[ReceivedAttachment] = []
+    for attachment_id, meta in announced.items():
+        part = parts.get(attachment_id)
+        if part is None:
+            problems.append(
+                Violation(
+                    "multipart.missing_attachment",
+                    attachment_id,
+                    "an announced attachment has no part",
+                )
+            )
+            continue
+        problems += _hash_problems(attachment_id, meta.get("hash"), part.spool)
+        filename = meta.get("filename") or part.filename
+        if filename is not None:
+            _check_filename(filename, attachment_id)
+        part.spool.media_type = meta.get("mimeType") or part.media_type
+        attachments.append(
+            ReceivedAttachment(
+                attachment_id, part.spool, filename, meta.get("purpose", "attachment")
+            )
+        )
+    if problems:
+        raise BadSubmission(problems)
+
+    if data_part.xml is not None:
+        application = data_part.xml.finish(today)
+    elif data_part.media_type in JSON_TYPES:
+        application = validate_json(data_part.spool.read_all(), today=today)
+    else:
+        raise UnsupportedMediaType(
+            f"the data part is {data_part.media_type}; use application/xml or application/json"
+        )
+    if data_part.spool.size > limits.form_cap(application.form):
+        raise TooLarge(f"the data part exceeds the limit of {application.form.id}")
+
+    service = metadata.get("publicServiceType", {}).get("identifier")
+    if service is not None and service != application.form.leika_urn:
+        raise Invalid(
+            [
+                Violation(
+                    "fitconnect.service_mismatch",
+                    "metadata/publicServiceType/identifier",
+                    f"{service} does not match the form "
+                    f"{application.form.id} ({application.form.leika_urn})",
+                )
+            ]
+        )
+    referenced = {
+        ref.get("anlageId")
+        for ref in application.form.attachment_refs(application.record)
+        if ref.get("anlageId")
+    }
+    unknown = sorted(referenced - set(announced))
+    if unknown:
+        raise Invalid(
+            [
+                Violation(
+                    "fitconnect.attachment_unknown",
+                    "data",
+                    f"the form refers to the attachment {ref}, which the submission does not carry",
+                )
+                for ref in unknown
+            ]
+        )
+
+    parts["metadata"].spool.close()
+    return Submission(
+        application=application,
+        original=data_part.spool,
+        attachments=attachments,
+        metadata=metadata,
+    )
+
+
+def _hash_problems(name: str, announced: dict[str, Any] | None, spool: Spool) -> list[Violation]:
+    if not announced:
+        return [Violation("fitconnect.hash_missing", name, "no hash announced")]
+    if announced.get("type") != "sha512":
+        return [Violation("fitconnect.hash_type", name, "only sha512 hashes are accepted")]
+    if str(announced.get("content", "")).lower() != spool.sha512:
+        return [
+            Violation(
+                "fitconnect.hash_mismatch",
+                name,
+                "the SHA-512 of the bytes differs from the metadata",
+            )
+        ]
+    return []

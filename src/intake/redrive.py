@@ -1,0 +1,108 @@
+"""Re-drive applications that were accepted but never left `received`: the sweeper and retry.
+
+Only intake knows that an application exists and has not moved on (its persisted status), so the
+sweeper lives here and does the one thing intake may do: publish its own `application.received`
+again, rebuilt from the stored rows, marked with an `x-redrive` header and a fresh message id.
+Routing is idempotent per application (its decision table): a re-driven application that was
+already decided is never delivered twice; routing only repeats the status event, which is what
+a stale `received` usually lacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eantrag.broker import INTAKE_EXCHANGE
+from eantrag.db import Database, utcnow
+from eantrag.outbox import add_message, notify_relay
+from eantrag.runtime import Runtime, Worker
+from intake.models import Application, Attachment
+from intake.service import RECEIVED, received_event
+
+log = structlog.get_logger(__name__)
+
+REDRIVE_HEADER = "x-redrive"
+SWEEP_BATCH = 500
+
+
+@dataclass(frozen=True)
+class _StoredSpool:
+    sha256: str
+    sha512: str
+    size: int
+    media_type: str
+
+
+@dataclass(frozen=True)
+class _StoredAttachment:
+    """A stored attachment in the shape `received_event` reads from a fresh upload."""
+
+    attachment_id: str
+    filename: str | None
+    purpose: str
+    spool: _StoredSpool
+
+    @classmethod
+    def of(cls, row: Attachment) -> _StoredAttachment:
+        return cls(row.attachment_id, row.filename, row.purpose,
+                   _StoredSpool(row.sha256, row.sha512, row.size, row.media_type))
+
+
+async def republish(session: AsyncSession, application_id: uuid.UUID, *, why: str) -> bool:
+    """Stage `application.received` again for one application; False if it is unknown."""
+    app = await session.get(Application, application_id)
+    if app is None:
+        return False
+    attachments = (
+        await session.scalars(
+            select(Attachment).where(Attachment.application_id == application_id)
+            .order_by(Attachment.attachment_id)
+        )
+    ).all()
+    add_message(
+        session,
+        exchange=INTAKE_EXCHANGE,
+        routing_key="application.received",
+        type="application.received",
+        payload=received_event(app, [(_StoredAttachment.of(a), a.blob_key) for a in attachments]),
+        headers={REDRIVE_HEADER: why},
+    )
+    return True
+
+
+async def sweep(db: Database, *, older_than: timedelta, limit: int = SWEEP_BATCH) -> int:
+    """Re-drive applications still `received` after `older_than`; returns how many."""
+    cutoff = utcnow() - older_than
+    async with db.transaction() as session:
+        ids = (
+            await session.scalars(
+                select(Application.id)
+                .where(Application.status == RECEIVED, Application.updated_at < cutoff)
+                .order_by(Application.updated_at)
+                .limit(limit)
+            )
+        ).all()
+        for application_id in ids:
+            await republish(session, application_id, why="sweeper")
+    if ids:
+        notify_relay()
+        log.warning("sweeper.redriven", count=len(ids), older_than=str(older_than))
+    return len(ids)
+
+
+def workers(runtime: Runtime) -> dict[str, Worker]:
+    settings = runtime.settings
+
+    async def sweeper() -> None:
+        while True:
+            await asyncio.sleep(settings.sweeper_interval_seconds)
+            await sweep(runtime.db, older_than=timedelta(seconds=settings.sweeper_after_seconds))
+
+    return {"routing-sweeper": sweeper}

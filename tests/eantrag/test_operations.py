@@ -1,0 +1,60 @@
+"""Health, readiness, metrics, and the documents that must stay true to the code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+
+from eantrag.blobs import FileBlobStore
+from eantrag.configdoc import END, START, config_table
+from eantrag.openapi import render_openapi
+from eantrag.runtime import Runtime
+from tests.conftest import EXAMPLES, ROOT, break_postcode
+
+
+async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "blobs": "ok", "broker": "ok"}
+
+
+async def test_readiness_reports_a_broken_blob_store(
+    client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    assert isinstance(runtime.blobs, FileBlobStore)
+    runtime.blobs.root = blocker / "blobs"
+    ready = await client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["blobs"].startswith("failed")
+
+
+async def test_metrics_count_requests_and_validation_failures(client: httpx.AsyncClient) -> None:
+    await client.post(
+        "/v1/applications",
+        content=break_postcode((EXAMPLES / "hundeanmeldung.xml").read_bytes()),
+        headers={"content-type": "application/xml"},
+    )
+    text = (await client.get("/metrics")).text
+    assert 'eantrag_validation_failures_total{form="hundeanmeldung",reason="xml.schema"}' in text
+    assert (
+        'eantrag_http_requests_total{method="POST",route="/v1/applications",status="422"}' in text
+    )
+    assert "eantrag_http_request_duration_seconds_bucket" in text
+
+
+def test_committed_openapi_document_matches_the_code() -> None:
+    committed = (ROOT / "docs" / "openapi.json").read_text()
+    assert json.loads(committed) == json.loads(render_openapi()), (
+        "docs/openapi.json is stale: run `eantrag openapi --out docs/openapi.json`"
+    )
+
+
+def test_readme_configuration_table_matches_the_settings() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split(START, 1)[1].split(END, 1)[0].strip()
+    assert table == config_table(), "README is stale: run `python -m eantrag.configdoc README.md`"

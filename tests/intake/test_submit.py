@@ -1,0 +1,247 @@
+"""POST /v1/applications on the embedded default and on PostgreSQL: what is accepted, what is
+refused, and that a refusal leaves nothing behind."""
+
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy import delete, func, select
+
+from eantrag.models import OutboxMessage
+from eantrag.runtime import Runtime
+from eantrag.settings import Settings
+from intake.models import Application, Attachment, StatusEvent
+from tests.conftest import EXAMPLES, blob_files, break_postcode
+
+XML = {"content-type": "application/xml"}
+JSON = {"content-type": "application/json"}
+
+
+async def count(runtime: Runtime, model: type) -> int:
+    async with runtime.db.sessionmaker() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def nothing_stored(runtime: Runtime, settings: Settings) -> bool:
+    counts = [
+        await count(runtime, m) for m in (Application, Attachment, StatusEvent, OutboxMessage)
+    ]
+    return counts == [0, 0, 0, 0] and blob_files(settings) == []
+
+
+@pytest.mark.parametrize(
+    ("example", "headers", "form", "service"),
+    [
+        ("hundeanmeldung.xml", XML, "hundeanmeldung", "urn:de:fim:leika:leistung:99102013104000"),
+        ("hundeanmeldung.json", JSON, "hundeanmeldung", "urn:de:fim:leika:leistung:99102013104000"),
+        ("wohngeld.xml", XML, "wohngeld-mietzuschuss", "urn:de:fim:leika:leistung:99107023037000"),
+        (
+            "wohngeld.json",
+            JSON,
+            "wohngeld-mietzuschuss",
+            "urn:de:fim:leika:leistung:99107023037000",
+        ),
+    ],
+)
+async def test_example_is_accepted_and_stored_durably(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    settings: Settings,
+    example: str,
+    headers: dict[str, str],
+    form: str,
+    service: str,
+) -> None:
+    body = (EXAMPLES / example).read_bytes()
+    response = await client.post("/v1/applications", content=body, headers=headers)
+
+    assert response.status_code == 202, response.text
+    receipt = response.json()
+    assert receipt["form"] == form
+    assert receipt["service"] == service
+    assert receipt["sha256"] == hashlib.sha256(body).hexdigest()
+    assert receipt["status"] == "received"
+    assert response.headers["location"] == receipt["statusUrl"]
+    assert "token=" in receipt["statusUrl"]
+
+    async with runtime.db.sessionmaker() as session:
+        app = await session.scalar(select(Application))
+        outbox = (await session.scalars(select(OutboxMessage))).all()
+    assert app is not None and str(app.id) == receipt["applicationId"]
+    assert app.status == "received"
+    assert app.record, "the structured data is stored with the application"
+    stored = b"".join([chunk async for chunk in runtime.blobs.read(app.blob_key)])
+    assert stored == body, "the original bytes are kept unchanged"
+    assert [m.type for m in outbox] == ["application.received"]
+    event = orjson.loads(outbox[0].body)
+    assert event["applicationId"] == receipt["applicationId"]
+    assert event["original"]["sha256"] == receipt["sha256"]
+
+
+async def test_xml_and_json_twins_give_the_same_record(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    for name, headers in (("wohngeld.xml", XML), ("wohngeld.json", JSON)):
+        response = await client.post(
+            "/v1/applications", content=(EXAMPLES / name).read_bytes(), headers=headers
+        )
+        assert response.status_code == 202, response.text
+    async with runtime.db.sessionmaker() as session:
+        records = (await session.scalars(select(Application.record))).all()
+    assert records[0] == records[1]
+
+
+async def test_status_url_shows_the_timeline_and_nothing_without_the_token(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/v1/applications", content=(EXAMPLES / "hundeanmeldung.xml").read_bytes(), headers=XML
+    )
+    receipt = response.json()
+    url = httpx.URL(receipt["statusUrl"])
+
+    status = await client.get(url.path, params=dict(url.params))
+    assert status.status_code == 200
+    assert status.json()["status"] == "received"
+    assert [e["status"] for e in status.json()["timeline"]] == ["received"]
+
+    for params in ({}, {"token": "wrong"}, {"token": url.params["token"][:-1] + "A"}):
+        denied = await client.get(url.path, params=params)
+        assert denied.status_code == 404
+        assert denied.headers["content-type"] == "application/problem+json"
+
+
+async def test_invalid_application_is_refused_with_every_violation_and_stores_nothing(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    settings: Settings,
+) -> None:
+    body = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
+    broken = break_postcode(body)
+    response = await client.post("/v1/applications", content=broken, headers=XML)
+
+    assert response.status_code == 422
+    problem = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    assert problem["code"] == "invalid"
+    first = problem["invalid_params"][0]
+    assert first["code"] == "xml.schema"
+    assert first["line"] > 1 and "column" in first and "postleitzahl" in first["xpath"]
+    assert await nothing_stored(runtime, settings)
+
+
+async def test_business_rule_violation_is_422_with_its_own_code(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    settings: Settings,
+) -> None:
+    document = orjson.loads((EXAMPLES / "hundeanmeldung.json").read_bytes())
+    mandate = document.get("sepaMandat") or document.get("lastschriftmandat")
+    iban_holder = mandate if mandate is not None else document
+    _replace_iban(iban_holder)
+    response = await client.post("/v1/applications", content=orjson.dumps(document), headers=JSON)
+    assert response.status_code == 422, response.text
+    codes = {p["code"] for p in response.json()["invalid_params"]}
+    assert "iban.checksum" in codes
+    assert await nothing_stored(runtime, settings)
+
+
+def _replace_iban(node: object) -> bool:
+    """Break the check digits of the first IBAN found in the document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "iban" and isinstance(value, str):
+                node[key] = value[:2] + ("00" if value[2:4] != "00" else "01") + value[4:]
+                return True
+            if _replace_iban(value):
+                return True
+    if isinstance(node, list):
+        return any(_replace_iban(item) for item in node)
+    return False
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "code"),
+    [
+        (b"<a><b></a>", XML, 400, "malformed"),
+        (b"", XML, 400, "malformed"),
+        (b"{not json", JSON, 400, "malformed"),
+        (b"[1, 2]", JSON, 400, "malformed"),
+        (b'<x xmlns="urn:unknown:form"/>', XML, 422, "unknown_form"),
+        (b'{"$schema": "urn:unknown:form"}', JSON, 422, "unknown_form"),
+        (b"{}", JSON, 422, "unknown_form"),
+        (b"hello", {"content-type": "text/plain"}, 415, "unsupported_media_type"),
+        (b"hello", {}, 415, "unsupported_media_type"),
+    ],
+)
+async def test_bad_requests_get_the_designed_problem_and_store_nothing(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    settings: Settings,
+    body: bytes,
+    headers: dict[str, str],
+    status: int,
+    code: str,
+) -> None:
+    response = await client.post("/v1/applications", content=body, headers=headers)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == code
+    assert await nothing_stored(runtime, settings)
+
+
+async def test_oversized_body_is_413_and_stores_nothing(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    settings: Settings,
+) -> None:
+    body = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
+    settings.form_max_bytes = {"hundeanmeldung": len(body) + 100}
+    padded = body + b"<!--" + b"x" * 4096 + b"-->"
+    accepted = await client.post("/v1/applications", content=body, headers=XML)
+    assert accepted.status_code == 202, "the unpadded document fits the cap"
+    async with runtime.db.transaction() as session:
+        await session.execute(delete(OutboxMessage))
+        await session.execute(delete(StatusEvent))
+        await session.execute(delete(Application))
+    for path in blob_files(settings):
+        path.unlink()
+    response = await client.post("/v1/applications", content=padded, headers=XML)
+    assert response.status_code == 413
+    assert await nothing_stored(runtime, settings)
+
+
+async def test_idempotency_key_replays_the_same_receipt_and_refuses_other_content(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+) -> None:
+    body = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
+    headers = {**XML, "Idempotency-Key": "portal-4711"}
+    first = await client.post("/v1/applications", content=body, headers=headers)
+    again = await client.post("/v1/applications", content=body, headers=headers)
+    assert first.status_code == 202
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert await count(runtime, Application) == 1
+
+    other = (EXAMPLES / "wohngeld.xml").read_bytes()
+    conflict = await client.post("/v1/applications", content=other, headers=headers)
+    assert conflict.status_code == 409
+    assert conflict.json()["code"] == "idempotency_conflict"
+    assert await count(runtime, Application) == 1
+
+
+async def test_forms_are_listed_with_their_schemas(client: httpx.AsyncClient) -> None:
+    forms = (await client.get("/v1/forms")).json()
+    assert {f["id"] for f in forms} == {"hundeanmeldung", "wohngeld-mietzuschuss"}
+    for form in forms:
+        xsd = await client.get(httpx.URL(form["links"]["xsd"]).path)
+        assert xsd.status_code == 200 and b"<xs:schema" in xsd.content
+        schema = await client.get(httpx.URL(form["links"]["jsonSchema"]).path)
+        assert schema.status_code == 200
+        assert schema.json()["type"] == "object"
+    assert (await client.get("/schemas/xoev/../../pyproject.toml")).status_code == 404
+    assert (await client.get("/v1/forms/nope")).status_code == 404
