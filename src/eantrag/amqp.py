@@ -151,7 +151,7 @@ class AmqpBroker:
         self, channel: AbstractChannel, queue: str, raw: AbstractIncomingMessage, handler: Handler
     ) -> None:
         headers = dict(raw.headers or {})
-        attempts = int(headers.get("x-attempts", 0) or 0)
+        attempts = int(str(headers.get("x-attempts") or 0))
         message = IncomingMessage(
             message_id=uuid.UUID(raw.message_id) if raw.message_id else uuid.uuid4(),
             queue=queue,

@@ -13,7 +13,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, BinaryIO, Protocol, cast
 from urllib.parse import urlparse
 
 CHUNK = 256 * 1024
@@ -151,7 +151,7 @@ class S3BlobStore:
             self.client.put_object(
                 self.bucket,
                 key,
-                source,
+                cast(BinaryIO, source),
                 length=size,
                 content_type=media_type,
                 metadata={"sha256": sha256_hex},

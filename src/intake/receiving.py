@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from importlib import resources
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 from jsonschema import Draft202012Validator
@@ -368,7 +368,7 @@ async def _receive_multipart(
     body: AsyncIterator[bytes], boundary: str, limits: Limits, today: date | None
 ) -> Submission:
     collector = _MultipartCollector(limits)
-    parser = MultipartParser(boundary.encode("latin-1"), collector.callbacks())
+    parser = MultipartParser(boundary.encode("latin-1"), cast(Any, collector.callbacks()))
     try:
         async for chunk in body:
             collector.total.add(len(chunk))
@@ -477,8 +477,8 @@ def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None
                 )
             ]
         )
-    referenced = {
-        ref.get("anlageId")
+    referenced: set[str] = {
+        str(ref["anlageId"])
         for ref in application.form.attachment_refs(application.record)
         if ref.get("anlageId")
     }
