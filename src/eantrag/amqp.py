@@ -11,6 +11,7 @@ closes: a robust connection alone was seen to come back without resuming consump
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -74,39 +75,57 @@ class AmqpBroker:
         channel = await self._publisher()
         await declare_topology(channel, self.topology, self.retry_delays)
 
+    async def _reset_publisher(self) -> None:
+        """Forget a publisher connection that failed: after a broker restart aio-pika was seen
+        to keep it without marking it closed, and every later publish failed."""
+        async with self._lock:
+            connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
     async def declare_authority(self, authority_id: str) -> None:
         self.topology.authority_ids.add(authority_id)
-        channel = await self._publisher()
-        await _declare_work_queue(
-            channel, authority_queue(authority_id), [(AUTHORITIES_EXCHANGE, authority_id)]
-        )
+        try:
+            channel = await self._publisher()
+            await _declare_work_queue(
+                channel, authority_queue(authority_id), [(AUTHORITIES_EXCHANGE, authority_id)]
+            )
+        except Exception:
+            await self._reset_publisher()
+            raise
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         """Publish all messages pipelined and return once the broker confirmed each one."""
         if not messages:
             return
-        channel = await self._publisher()
-        exchanges = {
-            name: await channel.get_exchange(name, ensure=False)
-            if name
-            else channel.default_exchange
-            for name in {m.exchange for m in messages}
-        }
-        results = await asyncio.gather(
-            *(
-                exchanges[m.exchange].publish(
-                    _to_amqp(m), routing_key=m.routing_key, mandatory=True
-                )
-                for m in messages
-            ),
-            return_exceptions=True,
-        )
+        try:
+            channel = await self._publisher()
+            exchanges = {
+                name: await channel.get_exchange(name, ensure=False)
+                if name
+                else channel.default_exchange
+                for name in {m.exchange for m in messages}
+            }
+            results = await asyncio.gather(
+                *(
+                    exchanges[m.exchange].publish(
+                        _to_amqp(m), routing_key=m.routing_key, mandatory=True
+                    )
+                    for m in messages
+                ),
+                return_exceptions=True,
+            )
+        except Exception:
+            await self._reset_publisher()
+            raise
         for message, result in zip(messages, results, strict=True):
             if isinstance(result, aio_pika.exceptions.DeliveryError):
                 raise UnroutableMessage(
                     f"{message.exchange}/{message.routing_key}: {result}"
                 ) from result
             if isinstance(result, BaseException):
+                await self._reset_publisher()
                 raise result
 
     async def consume(self, queue: str, handler: Handler, *, prefetch: int = 64) -> None:

@@ -207,7 +207,7 @@ class DatabaseQueueBroker:
         rows = self._rows(messages)
         # The same message id in the same queue is one message: publishing it again is a no-op.
         insert = (pg_insert if self.db.dialect == "postgresql" else sqlite_insert)(
-            QueuedMessage.__table__
+            QueuedMessage
         ).on_conflict_do_nothing(index_elements=["queue", "message_id"])
         if session is not None:
             await session.execute(insert, rows)

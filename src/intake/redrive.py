@@ -51,8 +51,12 @@ class _StoredAttachment:
 
     @classmethod
     def of(cls, row: Attachment) -> _StoredAttachment:
-        return cls(row.attachment_id, row.filename, row.purpose,
-                   _StoredSpool(row.sha256, row.sha512, row.size, row.media_type))
+        return cls(
+            row.attachment_id,
+            row.filename,
+            row.purpose,
+            _StoredSpool(row.sha256, row.sha512, row.size, row.media_type),
+        )
 
 
 async def republish(session: AsyncSession, application_id: uuid.UUID, *, why: str) -> bool:
@@ -62,7 +66,8 @@ async def republish(session: AsyncSession, application_id: uuid.UUID, *, why: st
         return False
     attachments = (
         await session.scalars(
-            select(Attachment).where(Attachment.application_id == application_id)
+            select(Attachment)
+            .where(Attachment.application_id == application_id)
             .order_by(Attachment.attachment_id)
         )
     ).all()
