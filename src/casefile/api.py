@@ -1,0 +1,574 @@
+"""The clerk API of the e-Akte: inbox, case, documents, transitions, notes, audit, triage.
+
+Every route needs a bearer token. A clerk token sees the cases of its own authority only; a case
+of any other authority does not exist for it (404, never 403). Each route opens its own
+transaction and commits at the end; services never commit.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+import orjson
+import structlog
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from casefile import audit, directory, repository, service
+from casefile.auth import Clerk, Principal, TriageClerk
+from casefile.errors import (
+    AlreadyAssigned,
+    AlreadyFiled,
+    BlobMismatch,
+    CaseNotFound,
+    DocumentCorrupted,
+    DocumentNotFound,
+    InvalidCursor,
+    TriageItemNotFound,
+    UnknownAuthority,
+)
+from casefile.models import Dokument, TriageItem, Vorgang
+from casefile.schemas import (
+    AkteOut,
+    AssignIn,
+    AssignOut,
+    AuditBreakOut,
+    AuditEntryOut,
+    AuditOut,
+    AuthorityOut,
+    CaseDetail,
+    CaseList,
+    CaseSummary,
+    DocumentOut,
+    NoteIn,
+    Status,
+    TransitionIn,
+    TriageItemOut,
+    TriageList,
+)
+from eantrag.blobs import CHUNK, BlobStore
+from eantrag.broker import PermanentError
+from eantrag.outbox import notify_relay
+from eantrag.problems import ProblemError, Violation, problem_responses
+from eantrag.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+router = APIRouter(prefix="/v1", tags=["casefile"])
+AUTH_PROBLEMS = (401, 403)
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+class InvalidQuery(ProblemError):
+    status = 422
+    code = "casefile.invalid_query"
+    title = "Invalid query"
+
+
+class EmptyDocument(ProblemError):
+    status = 422
+    code = "casefile.empty_document"
+    title = "The document is empty"
+
+
+class DocumentTooLarge(ProblemError):
+    status = 413
+    code = "casefile.document_too_large"
+    title = "The document is too large"
+
+
+# --- shaping responses -----------------------------------------------------------------------
+
+
+def _document_out(case_id: uuid.UUID, document: Dokument) -> DocumentOut:
+    return DocumentOut(
+        id=document.id,
+        kind=document.kind,
+        title=document.title,
+        filename=document.filename,
+        media_type=document.media_type,
+        size=document.size,
+        sha256=document.sha256,
+        sha512=document.sha512,
+        version=document.version,
+        derived_from=document.derived_from,
+        created_at=document.created_at,
+        created_by=document.created_by,
+        href=f"/v1/cases/{case_id}/documents/{document.id}",
+    )
+
+
+def _summary_fields(case: Vorgang) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "application_id": case.application_id,
+        "file_reference": case.akte.aktenzeichen,
+        "title": case.akte.title,
+        "status": case.status,
+        "outcome": case.outcome,
+        "service": case.leika_urn,
+        "form": case.form_id,
+        "received_at": case.received_at,
+        "filed_at": case.filed_at,
+        "updated_at": case.updated_at,
+    }
+
+
+def _detail(case: Vorgang) -> CaseDetail:
+    akte = case.akte
+    return CaseDetail(
+        **_summary_fields(case),
+        authority=AuthorityOut(id=akte.authority_id, name=akte.authority_name),
+        akte=AkteOut(
+            id=akte.id,
+            file_reference=akte.aktenzeichen,
+            kennzeichen=akte.kennzeichen,
+            plan_title=akte.plan_title,
+            retention_years=akte.retention_years,
+            disposal=akte.disposal,
+            closed_at=akte.closed_at,
+            retention_ends_on=service.retention_ends_on(akte),
+        ),
+        source=case.source,
+        routing=case.routing,
+        decided_at=case.decided_at,
+        closed_at=case.closed_at,
+        record=case.record,
+        documents=[_document_out(case.id, d) for d in case.documents],
+    )
+
+
+def _encode_cursor(case: Vorgang) -> str:
+    raw = orjson.dumps([case.received_at.isoformat(), str(case.id)])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, case_id = orjson.loads(raw)
+        return datetime.fromisoformat(at), uuid.UUID(case_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidCursor("pass the nextCursor of a previous page unchanged") from exc
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+async def _case_or_404(request: Request, who: Principal, case_id: uuid.UUID) -> CaseDetail:
+    async with _runtime(request).db.sessionmaker() as session:
+        case = await repository.case(session, who.scope, case_id, with_documents=True)
+    if case is None:
+        raise CaseNotFound(f"no case {case_id} for this authority")
+    return _detail(case)
+
+
+# --- cases -----------------------------------------------------------------------------------
+
+
+@router.get(
+    "/cases",
+    response_model=CaseList,
+    response_model_by_alias=True,
+    summary="The authority's inbox of cases, newest first",
+    responses=problem_responses(400, *AUTH_PROBLEMS, 422),
+)
+async def list_cases(
+    request: Request,
+    who: Clerk,
+    status: Annotated[Status | None, Query(description="Only cases in this state.")] = None,
+    service_key: Annotated[
+        str | None, Query(alias="service", description="LeiKa key (14 digits) or LeiKa URN.")
+    ] = None,
+    received_from: Annotated[
+        datetime | None, Query(alias="receivedFrom", description="Received at or after.")
+    ] = None,
+    received_to: Annotated[
+        datetime | None, Query(alias="receivedTo", description="Received before.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> CaseList:
+    leika_key = None
+    if service_key:
+        try:
+            leika_key = service.leika_key_of(service_key)
+        except PermanentError as exc:
+            raise InvalidQuery(
+                str(exc), [Violation("casefile.invalid_service", "service", str(exc))]
+            ) from exc
+    filters = repository.InboxFilter(status, leika_key, _utc(received_from), _utc(received_to))
+    after = _decode_cursor(cursor) if cursor else None
+    async with _runtime(request).db.sessionmaker() as session:
+        cases = await repository.inbox(session, who.scope, filters, limit=limit + 1, after=after)
+    page = list(cases[:limit])
+    return CaseList(
+        items=[CaseSummary(**_summary_fields(c)) for c in page],
+        next_cursor=_encode_cursor(page[-1]) if len(cases) > limit else None,
+    )
+
+
+@router.get(
+    "/cases/{case_id}",
+    response_model=CaseDetail,
+    response_model_by_alias=True,
+    summary="A case with its structured data and documents",
+    responses=problem_responses(*AUTH_PROBLEMS, 404),
+)
+async def get_case(request: Request, case_id: uuid.UUID, who: Clerk) -> CaseDetail:
+    return await _case_or_404(request, who, case_id)
+
+
+@router.post(
+    "/cases/{case_id}/transitions",
+    response_model=CaseDetail,
+    response_model_by_alias=True,
+    summary="Move a case on: in_progress, decided (with outcome), closed, or reopen",
+    responses=problem_responses(*AUTH_PROBLEMS, 404, 409, 422),
+)
+async def post_transition(
+    request: Request, case_id: uuid.UUID, body: TransitionIn, who: Clerk
+) -> CaseDetail:
+    runtime = _runtime(request)
+    async with runtime.db.transaction() as session:
+        case = await repository.case(session, who.scope, case_id, lock=True)
+        if case is None:
+            raise CaseNotFound(f"no case {case_id} for this authority")
+        await service.transition(
+            session,
+            runtime.blobs,
+            case,
+            to=body.to,
+            actor=who.actor,
+            outcome=body.outcome,
+            reason=body.reason,
+            decision_document_id=body.decision_document_id,
+        )
+    notify_relay()
+    return await _case_or_404(request, who, case_id)
+
+
+@router.post(
+    "/cases/{case_id}/notes",
+    response_model=AuditEntryOut,
+    response_model_by_alias=True,
+    status_code=201,
+    summary="Add a note (Vermerk) to the case's audit trail",
+    responses=problem_responses(*AUTH_PROBLEMS, 404, 422),
+)
+async def post_note(
+    request: Request, case_id: uuid.UUID, body: NoteIn, who: Clerk
+) -> AuditEntryOut:
+    async with _runtime(request).db.transaction() as session:
+        case = await repository.case(session, who.scope, case_id, lock=True)
+        if case is None:
+            raise CaseNotFound(f"no case {case_id} for this authority")
+        entry = service.add_note(session, case, body.text, who.actor)
+    return AuditEntryOut.model_validate(entry, from_attributes=True)
+
+
+@router.get(
+    "/cases/{case_id}/audit",
+    response_model=AuditOut,
+    response_model_by_alias=True,
+    summary="The case's audit trail, checked against its recorded head",
+    responses=problem_responses(*AUTH_PROBLEMS, 404),
+)
+async def get_audit(request: Request, case_id: uuid.UUID, who: Clerk) -> AuditOut:
+    async with _runtime(request).db.sessionmaker() as session:
+        case = await repository.case(session, who.scope, case_id)
+        if case is None:
+            raise CaseNotFound(f"no case {case_id} for this authority")
+        entries = await repository.audit_entries(session, case.id)
+    breaks = audit.check_chain(
+        case.id, case.akte.aktenzeichen, case.audit_seq, case.audit_head, entries
+    )
+    return AuditOut(
+        case_id=case.id,
+        file_reference=case.akte.aktenzeichen,
+        verified=not breaks,
+        breaks=[AuditBreakOut(position=b.position, problem=b.problem) for b in breaks],
+        entries=[AuditEntryOut.model_validate(e, from_attributes=True) for e in entries],
+    )
+
+
+# --- documents -------------------------------------------------------------------------------
+
+
+def _content_disposition(filename: str | None) -> str:
+    name = filename or "dokument"
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
+
+
+def _missing(exc: Exception) -> bool:
+    return isinstance(exc, FileNotFoundError) or getattr(exc, "code", None) in {
+        "NoSuchKey",
+        "NoSuchObject",
+    }
+
+
+async def _spool_verified(
+    blobs: BlobStore, document: Dokument, memory: int
+) -> tempfile.SpooledTemporaryFile[bytes]:
+    """The document's bytes, spooled while hashing; refused if they are not what was filed."""
+    # Closed by the response's stream, or here on failure.
+    spool: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+        max_size=memory
+    )
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        async for chunk in blobs.read(document.blob_key):
+            digest.update(chunk)
+            size += len(chunk)
+            spool.write(chunk)
+    except Exception as exc:
+        spool.close()
+        if _missing(exc):
+            raise BlobMismatch(f"blob {document.blob_key} is missing") from exc
+        raise
+    if digest.hexdigest() != document.sha256 or size != document.size:
+        spool.close()
+        raise BlobMismatch(
+            f"blob {document.blob_key} holds {size} bytes with SHA-256 {digest.hexdigest()}"
+        )
+    spool.seek(0)
+    return spool
+
+
+async def _stream(spool: tempfile.SpooledTemporaryFile[bytes]) -> AsyncIterator[bytes]:
+    try:
+        while chunk := spool.read(CHUNK):
+            yield chunk
+    finally:
+        spool.close()
+
+
+@router.get(
+    "/cases/{case_id}/documents/{document_id}",
+    summary="Download a document; its SHA-256 is checked before a byte is sent",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The document's bytes; `Repr-Digest` carries its SHA-256.",
+            "content": {"application/octet-stream": {}},
+        },
+        **problem_responses(*AUTH_PROBLEMS, 404, 500),
+    },
+)
+async def download_document(
+    request: Request, case_id: uuid.UUID, document_id: uuid.UUID, who: Clerk
+) -> StreamingResponse:
+    runtime = _runtime(request)
+    async with runtime.db.sessionmaker() as session:
+        case = await repository.case(session, who.scope, case_id)
+        document = await repository.document(session, case_id, document_id) if case else None
+    if case is None:
+        raise CaseNotFound(f"no case {case_id} for this authority")
+    if document is None:
+        raise DocumentNotFound(f"no document {document_id} in case {case_id}")
+    try:
+        spool = await _spool_verified(runtime.blobs, document, runtime.settings.spool_memory_bytes)
+    except BlobMismatch as exc:
+        log.error(
+            "casefile.document_integrity_failed",
+            case_id=str(case_id),
+            document_id=str(document_id),
+            error=str(exc),
+        )
+        async with runtime.db.transaction() as session:
+            locked = await repository.case(session, who.scope, case_id, lock=True)
+            if locked is not None:
+                service.record_integrity_failure(session, locked, document, str(exc), who.actor)
+        raise DocumentCorrupted(
+            f"document {document_id} does not match its recorded SHA-256; it was not sent"
+        ) from exc
+    try:
+        async with runtime.db.transaction() as session:
+            locked = await repository.case(session, who.scope, case_id, lock=True)
+            if locked is None:
+                raise CaseNotFound(f"no case {case_id} for this authority")
+            service.record_read(session, locked, document, who.actor)
+    except BaseException:
+        spool.close()
+        raise
+    digest = base64.b64encode(bytes.fromhex(document.sha256)).decode()
+    return StreamingResponse(
+        _stream(spool),
+        media_type=document.media_type,
+        headers={
+            "Content-Length": str(document.size),
+            "Content-Disposition": _content_disposition(document.filename),
+            "ETag": f'"{document.sha256}"',
+            "Repr-Digest": f"sha-256=:{digest}:",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post(
+    "/cases/{case_id}/documents",
+    response_model=DocumentOut,
+    response_model_by_alias=True,
+    status_code=201,
+    summary="Upload a document to the case (e.g. the signed decision)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The document's bytes; its media type is the Content-Type.",
+            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+        }
+    },
+    responses=problem_responses(*AUTH_PROBLEMS, 404, 409, 413, 422),
+)
+async def upload_document(
+    request: Request,
+    case_id: uuid.UUID,
+    who: Clerk,
+    kind: Annotated[
+        Literal["decision", "upload"],
+        Query(description="`decision` for a Bescheid a later `decided` transition names."),
+    ] = "upload",
+    filename: Annotated[str | None, Query(max_length=255)] = None,
+) -> DocumentOut:
+    runtime = _runtime(request)
+    async with runtime.db.sessionmaker() as session:
+        if await repository.case(session, who.scope, case_id) is None:
+            raise CaseNotFound(f"no case {case_id} for this authority")
+    media_type = request.headers.get("content-type") or "application/octet-stream"
+    cap = runtime.settings.attachment_max_bytes
+    digest = hashlib.sha256()
+    size = 0
+    with tempfile.SpooledTemporaryFile(max_size=runtime.settings.spool_memory_bytes) as spool:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cap:
+                raise DocumentTooLarge(f"a document may have at most {cap} bytes")
+            digest.update(chunk)
+            spool.write(chunk)
+        if size == 0:
+            raise EmptyDocument("send the document's bytes as the request body")
+        sha256 = digest.hexdigest()
+        key = await runtime.blobs.put(spool, sha256, size, media_type)
+    async with runtime.db.transaction() as session:
+        case = await repository.case(session, who.scope, case_id, lock=True)
+        if case is None:
+            raise CaseNotFound(f"no case {case_id} for this authority")
+        document = await service.add_document(
+            session,
+            case,
+            service.StoredBlob(key, sha256, size),
+            media_type=media_type,
+            filename=filename,
+            kind=kind,
+            actor=who.actor,
+        )
+    return _document_out(case_id, document)
+
+
+# --- triage ----------------------------------------------------------------------------------
+
+
+def _triage_out(item: TriageItem) -> TriageItemOut:
+    message = item.message
+    record = message.get("record")
+    return TriageItemOut(
+        application_id=item.application_id,
+        reason=item.reason,
+        received_at=item.received_at,
+        service=message.get("leikaUrn"),
+        form=message.get("formId"),
+        ars=message.get("ars"),
+        postleitzahl=message.get("postleitzahl"),
+        record=record if isinstance(record, dict) else {},
+        assigned_authority_id=item.assigned_authority_id,
+        assigned_at=item.assigned_at,
+        case_id=item.vorgang_id,
+    )
+
+
+@router.get(
+    "/triage",
+    response_model=TriageList,
+    response_model_by_alias=True,
+    summary="Applications no authority was found for",
+    responses=problem_responses(*AUTH_PROBLEMS, 422),
+)
+async def list_triage(
+    request: Request,
+    who: TriageClerk,
+    state: Annotated[Literal["open", "all"], Query(description="`open`: not assigned yet.")] = (
+        "open"
+    ),
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> TriageList:
+    async with _runtime(request).db.sessionmaker() as session:
+        items = await repository.triage_items(session, open_only=state == "open", limit=limit)
+    return TriageList(items=[_triage_out(i) for i in items])
+
+
+@router.post(
+    "/triage/{application_id}/assign",
+    response_model=AssignOut,
+    response_model_by_alias=True,
+    status_code=201,
+    summary="Assign an application to an authority: it is filed in that authority's e-Akte",
+    responses=problem_responses(*AUTH_PROBLEMS, 404, 409, 422, 500),
+)
+async def assign_triage(
+    request: Request, application_id: uuid.UUID, body: AssignIn, who: TriageClerk
+) -> AssignOut:
+    runtime = _runtime(request)
+    async with runtime.db.sessionmaker() as session:
+        item = await repository.triage_item(session, application_id)
+        name = await directory.authority_name(session, body.authority_id)
+    if item is None:
+        raise TriageItemNotFound(f"no triage item for application {application_id}")
+    if item.assigned_at is not None:
+        raise AlreadyAssigned(f"already assigned to {item.assigned_authority_id}")
+    if name is None:
+        raise UnknownAuthority(
+            f"{body.authority_id!r} is not in the directory",
+            [Violation("casefile.unknown_authority", "authorityId", "not in the directory")],
+        )
+    application = service.from_triage(item, body.authority_id, name, who.actor)
+    try:
+        prepared = await service.prepare_filing(runtime.blobs, application)
+    except BlobMismatch as exc:
+        log.error(
+            "casefile.triage_integrity_failed", application_id=str(application_id), error=str(exc)
+        )
+        raise DocumentCorrupted(str(exc)) from exc
+    try:
+        async with runtime.db.transaction() as session:
+            locked = await repository.triage_item(session, application_id, lock=True)
+            if locked is None or locked.assigned_at is not None:
+                raise AlreadyAssigned("the item was assigned meanwhile")
+            filed = await service.assign(session, locked, prepared, actor=who.actor)
+            if filed is None:
+                raise AlreadyFiled(f"application {application_id} is filed already")
+    except service.FilingConflict as exc:
+        raise AlreadyFiled(f"application {application_id} is filed already") from exc
+    notify_relay()
+    return AssignOut(
+        application_id=application_id,
+        case_id=filed.case.id,
+        file_reference=filed.akte.aktenzeichen,
+        authority=AuthorityOut(id=body.authority_id, name=name),
+    )

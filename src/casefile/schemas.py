@@ -1,0 +1,183 @@
+"""Request and response bodies of the clerk API, and what filing takes in."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from routing.contract import AttachmentDocument, Document
+
+Lifecycle = Literal["filed", "in_progress", "decided", "closed"]
+# After the Aussonderung a case stays as a tombstone: archived, or destroyed.
+Status = Literal["filed", "in_progress", "decided", "closed", "archived", "destroyed"]
+Outcome = Literal["granted", "refused"]
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class ApplicationToFile(BaseModel):
+    """One application for one authority, from its inbox message or from a triage decision."""
+
+    model_config = ConfigDict(frozen=True)
+
+    application_id: uuid.UUID
+    form_id: str | None
+    leika_urn: str
+    received_at: datetime
+    authority_id: str
+    authority_name: str
+    record: dict[str, Any]
+    original: Document
+    attachments: list[AttachmentDocument]
+    routing: dict[str, Any] = Field(default_factory=dict)
+
+
+class DocumentOut(ApiModel):
+    id: uuid.UUID
+    kind: str = Field(description="original, rendering, attachment, decision or upload.")
+    title: str
+    filename: str | None
+    media_type: str
+    size: int
+    sha256: str
+    sha512: str | None
+    version: int
+    derived_from: uuid.UUID | None = Field(description="The document this one renders.")
+    created_at: datetime
+    created_by: str
+    href: str
+
+
+class AkteOut(ApiModel):
+    id: uuid.UUID
+    file_reference: str = Field(description="Aktenzeichen: `<Kennzeichen>-<year>-<number>`.")
+    kennzeichen: str
+    plan_title: str
+    retention_years: int | None = Field(description="After closing; null: unlimited.")
+    disposal: str = Field(description="A archivwürdig, B zu bewerten, V vernichten.")
+    closed_at: datetime | None
+    retention_ends_on: date | None = Field(
+        description="Last day of the retention period (set once the file is closed)."
+    )
+
+
+class AuthorityOut(ApiModel):
+    id: str
+    name: str
+
+
+class CaseSummary(ApiModel):
+    id: uuid.UUID
+    application_id: uuid.UUID
+    file_reference: str
+    title: str
+    status: Status
+    outcome: Outcome | None
+    service: str = Field(description="LeiKa URN.")
+    form: str | None
+    received_at: datetime
+    filed_at: datetime
+    updated_at: datetime
+
+
+class CaseDetail(CaseSummary):
+    authority: AuthorityOut
+    akte: AkteOut
+    source: str = Field(description="routing, or triage when a clerk assigned it.")
+    routing: dict[str, Any]
+    decided_at: datetime | None
+    closed_at: datetime | None
+    record: dict[str, Any] = Field(description="The structured data of the application.")
+    documents: list[DocumentOut]
+
+
+class CaseList(ApiModel):
+    items: list[CaseSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class TransitionIn(ApiModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    to: Lifecycle
+    outcome: Outcome | None = Field(default=None, description="Only with `decided`; required.")
+    reason: str | None = Field(default=None, max_length=5000)
+    decision_document_id: uuid.UUID | None = Field(
+        default=None,
+        description="With `decided`: an uploaded decision document; without it one is generated.",
+    )
+
+    @model_validator(mode="after")
+    def _outcome_with_decision(self) -> TransitionIn:
+        if self.to == "decided" and self.outcome is None:
+            raise ValueError("a decision needs an outcome: granted or refused")
+        if self.to != "decided" and (self.outcome or self.decision_document_id):
+            raise ValueError("outcome and decisionDocumentId belong to `decided` only")
+        return self
+
+
+class NoteIn(ApiModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class AuditEntryOut(ApiModel):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    old_value: Any
+    new_value: Any
+    prev_hash: str
+    hash: str
+
+
+class AuditBreakOut(ApiModel):
+    position: int
+    problem: str
+
+
+class AuditOut(ApiModel):
+    case_id: uuid.UUID
+    file_reference: str
+    verified: bool = Field(description="The chain checks out against the case's recorded head.")
+    breaks: list[AuditBreakOut]
+    entries: list[AuditEntryOut]
+
+
+class TriageItemOut(ApiModel):
+    application_id: uuid.UUID
+    reason: str | None
+    received_at: datetime
+    service: str | None
+    form: str | None
+    ars: str | None
+    postleitzahl: str | None
+    record: dict[str, Any]
+    assigned_authority_id: str | None
+    assigned_at: datetime | None
+    case_id: uuid.UUID | None
+
+
+class TriageList(ApiModel):
+    items: list[TriageItemOut]
+
+
+class AssignIn(ApiModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    authority_id: str = Field(min_length=1, max_length=100)
+
+
+class AssignOut(ApiModel):
+    application_id: uuid.UUID
+    case_id: uuid.UUID
+    file_reference: str
+    authority: AuthorityOut

@@ -1,0 +1,675 @@
+"""The e-Akte's use cases: file an application, work a case, keep the triage desk.
+
+Filing is split in two. `prepare_filing` does the slow part outside any transaction: it reads
+every referenced blob back and checks its SHA-256 and size, and stores the HTML rendering. Then
+`file_application` writes everything in the caller's transaction: file-plan unit, the next
+Aktenzeichen (a counter row locked by an upsert until the commit), Akte, Vorgang, Dokumente, the
+first audit entry and the `filed` status event (outbox). An application is filed at most once
+(unique application id); the caller's edge commits.
+
+Lifecycle: filed → in_progress → decided (granted or refused, with a decision document) →
+closed (zdA: starts the retention period) → in_progress again (reopening) only while the
+retention period runs. It ends on 31 December of the year the file was closed plus the
+retention years; after that the file belongs to the Aussonderung and stays closed. A file kept
+without limit can always be reopened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import mimetypes
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casefile import audit, repository
+from casefile.errors import (
+    BlobMismatch,
+    CaseClosed,
+    InvalidTransition,
+    NoPlanUnit,
+    OutcomeRequired,
+    ReopenNotAllowed,
+    UnusableDecisionDocument,
+    Violation,
+)
+from casefile.fileplan import DEFAULT_AUTHORITY, DEFAULT_PLAN, PlanFile
+from casefile.models import (
+    CLOSED,
+    DECIDED,
+    FILED,
+    IN_PROGRESS,
+    Akte,
+    AuditEntry,
+    Dokument,
+    PlanUnit,
+    TriageItem,
+    Vorgang,
+)
+from casefile.rendering import DecisionText, render_application, render_decision, subject
+from casefile.schemas import ApplicationToFile
+from eantrag.blobs import BlobStore, blob_key
+from eantrag.broker import EVENTS_EXCHANGE, PermanentError
+from eantrag.db import utcnow
+from eantrag.outbox import add_message
+from routing.contract import AuthorityMessage, ReceivedApplication
+
+SYSTEM_ACTOR = "system:casefile"
+OUTCOMES = ("granted", "refused")
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    FILED: (IN_PROGRESS,),
+    IN_PROGRESS: (DECIDED,),
+    DECIDED: (CLOSED,),
+    CLOSED: (IN_PROGRESS,),
+}
+# The Aktenzeichen's year is the authority's calendar year.
+LOCAL_TIME = ZoneInfo("Europe/Berlin")
+HTML = "text/html; charset=utf-8"
+_LEIKA_URN = re.compile(r"(?:urn:de:fim:leika:leistung:)?(99\d{12})")
+
+
+class FilingConflict(Exception):
+    """A unique constraint refused the filing (another filer won a race): try again."""
+
+
+def leika_key_of(urn: str) -> str:
+    match = _LEIKA_URN.fullmatch(urn.strip())
+    if match is None:
+        raise PermanentError(f"{urn!r} is not a LeiKa key or URN")
+    return match.group(1)
+
+
+def local_year(at: datetime) -> int:
+    return at.astimezone(LOCAL_TIME).year
+
+
+def retention_ends_on(akte: Akte) -> date | None:
+    """Last day of the retention period, once the file is closed; None while open or unlimited."""
+    if akte.closed_at is None or akte.retention_years is None:
+        return None
+    return date(local_year(akte.closed_at) + akte.retention_years, 12, 31)
+
+
+def status_event(
+    session: AsyncSession,
+    application_id: uuid.UUID,
+    status: str,
+    at: datetime,
+    detail: dict[str, Any] | None = None,
+) -> uuid.UUID:
+    """The citizen's status event, sent with the transaction that made the change."""
+    return add_message(
+        session,
+        exchange=EVENTS_EXCHANGE,
+        routing_key=f"application.{status}",
+        type=f"application.{status}",
+        payload={
+            "applicationId": str(application_id),
+            "status": status,
+            "at": at.isoformat(),
+            "detail": detail or {},
+        },
+    )
+
+
+# --- what gets filed -------------------------------------------------------------------------
+
+
+def from_message(message: AuthorityMessage) -> ApplicationToFile:
+    return ApplicationToFile(
+        application_id=message.application_id,
+        form_id=message.form_id,
+        leika_urn=message.leika_urn,
+        received_at=message.received_at,
+        authority_id=message.authority.id,
+        authority_name=message.authority.name,
+        record=message.record,
+        original=message.original,
+        attachments=message.attachments,
+        routing={"via": "routing", **message.routing.model_dump(mode="json", by_alias=True)},
+    )
+
+
+def from_triage(
+    item: TriageItem, authority_id: str, authority_name: str, actor: str
+) -> ApplicationToFile:
+    received = ReceivedApplication.model_validate(item.message)
+    return ApplicationToFile(
+        application_id=received.application_id,
+        form_id=received.form_id,
+        leika_urn=received.leika_urn,
+        received_at=received.received_at,
+        authority_id=authority_id,
+        authority_name=authority_name,
+        record=received.record,
+        original=received.original,
+        attachments=received.attachments,
+        routing={
+            "via": "triage",
+            "assignedBy": actor,
+            "unroutableReason": item.reason,
+            "ars": received.ars,
+            "postleitzahl": received.postleitzahl,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    kind: str
+    document_key: str
+    title: str
+    filename: str | None
+    media_type: str
+    size: int
+    sha256: str
+    sha512: str | None
+    blob_key: str
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    derived_from: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class PreparedFiling:
+    application: ApplicationToFile
+    documents: list[NewDocument]
+
+
+async def verify_blob(blobs: BlobStore, key: str, sha256: str, size: int) -> None:
+    """Read the bytes back and prove they are the ones the message promises."""
+    if key != blob_key(sha256):
+        raise BlobMismatch(f"blob key {key!r} does not name SHA-256 {sha256}")
+    digest = hashlib.sha256()
+    length = 0
+    async for chunk in blobs.read(key):
+        digest.update(chunk)
+        length += len(chunk)
+    if digest.hexdigest() != sha256 or length != size:
+        raise BlobMismatch(
+            f"blob {key} holds {length} bytes with SHA-256 {digest.hexdigest()}, "
+            f"expected {size} bytes with {sha256}"
+        )
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    key: str
+    sha256: str
+    size: int
+
+
+async def store_bytes(blobs: BlobStore, data: bytes, media_type: str) -> StoredBlob:
+    sha256 = hashlib.sha256(data).hexdigest()
+    key = await blobs.put(io.BytesIO(data), sha256, len(data), media_type)
+    return StoredBlob(key, sha256, len(data))
+
+
+_EXTENSIONS = {"application/xml": ".xml", "text/xml": ".xml", "application/json": ".json"}
+
+
+def _original_filename(media_type: str) -> str:
+    # mimetypes guesses ".xsl" for application/xml: name the forms' own types explicitly.
+    base = media_type.split(";")[0].strip().lower()
+    extension = _EXTENSIONS.get(base) or mimetypes.guess_extension(base) or ".bin"
+    return f"antrag{extension}"
+
+
+async def prepare_filing(blobs: BlobStore, application: ApplicationToFile) -> PreparedFiling:
+    original = application.original
+    await verify_blob(blobs, original.blob_key, original.sha256, original.size)
+    for attachment in application.attachments:
+        await verify_blob(blobs, attachment.blob_key, attachment.sha256, attachment.size)
+    original_doc = NewDocument(
+        kind="original",
+        document_key="original",
+        title="Antrag (Original, wie eingegangen)",
+        filename=_original_filename(original.media_type),
+        media_type=original.media_type,
+        size=original.size,
+        sha256=original.sha256,
+        sha512=original.sha512,
+        blob_key=original.blob_key,
+    )
+    rendering = await store_bytes(blobs, render_application(application), HTML)
+    documents = [
+        original_doc,
+        NewDocument(
+            kind="rendering",
+            document_key="rendering",
+            title="Antrag (Lesefassung, HTML)",
+            filename="antrag.html",
+            media_type=HTML,
+            size=rendering.size,
+            sha256=rendering.sha256,
+            sha512=None,
+            blob_key=rendering.key,
+            derived_from=original_doc.id,
+        ),
+    ]
+    for attachment in application.attachments:
+        documents.append(
+            NewDocument(
+                kind="attachment",
+                document_key=f"attachment:{attachment.attachment_id}",
+                title=attachment.filename or f"Anlage {attachment.attachment_id}",
+                filename=attachment.filename,
+                media_type=attachment.media_type,
+                size=attachment.size,
+                sha256=attachment.sha256,
+                sha512=attachment.sha512,
+                blob_key=attachment.blob_key,
+            )
+        )
+    return PreparedFiling(application, documents)
+
+
+# --- filing ----------------------------------------------------------------------------------
+
+
+async def default_plan(session: AsyncSession) -> PlanFile:
+    stored = await repository.plan_of(session, DEFAULT_AUTHORITY)
+    return stored if stored is not None else DEFAULT_PLAN
+
+
+async def import_plan(session: AsyncSession, authority_id: str, plan: PlanFile) -> None:
+    """Replace an authority's plan (or, for "*", the default plan for authorities without one).
+
+    Existing files keep the Kennzeichen and retention they were filed with.
+    """
+    await repository.delete_plan(session, authority_id)
+    await session.flush()
+    await repository.add_plan(session, authority_id, plan)
+
+
+async def plan_unit(session: AsyncSession, authority_id: str, leika_key: str) -> PlanUnit:
+    unit = await repository.unit_for(session, authority_id, leika_key)
+    if unit is None:
+        # The authority's first file (or a plan without this service). Another filer may be
+        # adding the default plan right now: add_plan skips rows that exist, and the second
+        # look sees what that filer committed.
+        if not await repository.has_plan(session, authority_id):
+            await repository.add_plan(session, authority_id, await default_plan(session))
+        unit = await repository.unit_for(session, authority_id, leika_key)
+    if unit is None:
+        raise NoPlanUnit(
+            f"the file plan of {authority_id} has no unit for service {leika_key} and no "
+            'catch-all unit ("*"); import a plan with `eantrag fileplan import`'
+        )
+    return unit
+
+
+@dataclass(frozen=True)
+class Filed:
+    case: Vorgang
+    akte: Akte
+
+
+async def file_application(
+    session: AsyncSession, prepared: PreparedFiling, *, actor: str, source: str
+) -> Filed | None:
+    """File in the authority's e-Akte; None when the application is filed already."""
+    application = prepared.application
+    if await repository.case_id_for_application(session, application.application_id):
+        return None
+    leika_key = leika_key_of(application.leika_urn)
+    authority_id = application.authority_id
+    unit = await plan_unit(session, authority_id, leika_key)
+    now = utcnow()
+    year = local_year(now)
+    number = await repository.next_number(session, authority_id, unit.kennzeichen, year)
+    reference = f"{unit.kennzeichen}-{year}-{number}"
+    akte = Akte(
+        id=uuid.uuid4(),
+        authority_id=authority_id,
+        authority_name=application.authority_name,
+        aktenzeichen=reference,
+        kennzeichen=unit.kennzeichen,
+        year=year,
+        number=number,
+        title=subject(application.record, application.form_id or application.leika_urn),
+        plan_title=unit.title,
+        retention_years=unit.retention_years,
+        disposal=unit.disposal,
+        created_at=now,
+    )
+    case = Vorgang(
+        id=uuid.uuid4(),
+        akte_id=akte.id,
+        authority_id=authority_id,
+        application_id=application.application_id,
+        leika_key=leika_key,
+        leika_urn=application.leika_urn,
+        form_id=application.form_id,
+        record=application.record,
+        routing=application.routing,
+        source=source,
+        received_at=application.received_at,
+        filed_at=now,
+        status=FILED,
+        updated_at=now,
+        audit_seq=0,
+        audit_head=audit.GENESIS,
+    )
+    session.add(akte)
+    session.add(case)
+    for doc in prepared.documents:
+        session.add(
+            Dokument(
+                id=doc.id,
+                vorgang_id=case.id,
+                kind=doc.kind,
+                document_key=doc.document_key,
+                version=1,
+                title=doc.title,
+                filename=doc.filename,
+                media_type=doc.media_type,
+                size=doc.size,
+                sha256=doc.sha256,
+                sha512=doc.sha512,
+                blob_key=doc.blob_key,
+                derived_from=doc.derived_from,
+                created_at=now,
+                created_by=actor,
+            )
+        )
+    audit.append(
+        session,
+        case,
+        actor=actor,
+        action="filed",
+        new_value={
+            "status": FILED,
+            "fileReference": reference,
+            "authorityId": authority_id,
+            "applicationId": str(application.application_id),
+            "documents": [
+                {"id": str(d.id), "kind": d.kind, "sha256": d.sha256} for d in prepared.documents
+            ],
+        },
+        at=now,
+    )
+    status_event(
+        session,
+        application.application_id,
+        FILED,
+        now,
+        {
+            "authority": application.authority_name,
+            "authorityId": authority_id,
+            "fileReference": reference,
+        },
+    )
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise FilingConflict(str(exc.orig)) from exc
+    return Filed(case, akte)
+
+
+# --- working a case --------------------------------------------------------------------------
+
+
+async def transition(
+    session: AsyncSession,
+    blobs: BlobStore,
+    case: Vorgang,
+    *,
+    to: str,
+    actor: str,
+    outcome: str | None = None,
+    reason: str | None = None,
+    decision_document_id: uuid.UUID | None = None,
+) -> None:
+    """Move a case (locked by the caller, Akte loaded) to its next state."""
+    old_status = case.status
+    if to not in TRANSITIONS.get(old_status, ()):
+        allowed = ", ".join(TRANSITIONS.get(old_status, ())) or "nothing"
+        raise InvalidTransition(f"a case that is {old_status} can move to {allowed}, not {to}")
+    now = utcnow()
+    old_value: dict[str, Any] = {"status": old_status}
+    new_value: dict[str, Any] = {"status": to}
+    detail: dict[str, Any] = {}
+    if to == DECIDED:
+        if outcome not in OUTCOMES:
+            raise OutcomeRequired(
+                "a decision is granted or refused",
+                [Violation("casefile.outcome_required", "outcome", "granted or refused")],
+            )
+        assert outcome is not None
+        document = await _decision_document(
+            session, blobs, case, outcome, reason, decision_document_id, actor, now
+        )
+        old_value["outcome"] = case.outcome
+        case.outcome = outcome
+        case.decided_at = now
+        new_value["outcome"] = outcome
+        new_value["decisionDocument"] = {"id": str(document.id), "sha256": document.sha256}
+        detail["outcome"] = outcome
+    elif to == CLOSED:
+        case.closed_at = now
+        case.akte.closed_at = now
+        ends = retention_ends_on(case.akte)
+        new_value["retentionEndsOn"] = ends.isoformat() if ends else None
+    elif old_status == CLOSED:
+        ends = retention_ends_on(case.akte)
+        if ends is not None and now.astimezone(LOCAL_TIME).date() > ends:
+            raise ReopenNotAllowed(f"the retention period ended on {ends.isoformat()}")
+        old_value["closedAt"] = case.closed_at.isoformat() if case.closed_at else None
+        case.closed_at = None
+        case.akte.closed_at = None
+        new_value["reopened"] = True
+        detail["reopened"] = True
+    if reason:
+        new_value["reason"] = reason
+    case.status = to
+    case.updated_at = now
+    audit.append(
+        session,
+        case,
+        actor=actor,
+        action="transition",
+        old_value=old_value,
+        new_value=new_value,
+        at=now,
+    )
+    status_event(session, case.application_id, to, now, detail)
+
+
+async def _decision_document(
+    session: AsyncSession,
+    blobs: BlobStore,
+    case: Vorgang,
+    outcome: str,
+    reason: str | None,
+    document_id: uuid.UUID | None,
+    actor: str,
+    now: datetime,
+) -> Dokument:
+    """The uploaded decision named by the clerk, or a generated one."""
+    if document_id is not None:
+        chosen = await repository.document(session, case.id, document_id)
+        if chosen is None or chosen.kind != "decision":
+            raise UnusableDecisionDocument(
+                f"{document_id} is no decision document of this case; upload one with "
+                "kind=decision, or leave decisionDocumentId out to generate one"
+            )
+        return chosen
+    body = render_decision(
+        DecisionText(
+            authority_name=case.akte.authority_name,
+            file_reference=case.akte.aktenzeichen,
+            application_id=str(case.application_id),
+            service=case.leika_urn,
+            outcome=outcome,
+            reason=reason,
+            decided_at=now,
+            decided_by=actor,
+        )
+    )
+    stored = await store_bytes(blobs, body, HTML)
+    version = await repository.next_version(session, case.id, "decision")
+    document = Dokument(
+        id=uuid.uuid4(),
+        vorgang_id=case.id,
+        kind="decision",
+        document_key="decision",
+        version=version,
+        title="Bescheid (Bewilligung)" if outcome == "granted" else "Bescheid (Ablehnung)",
+        filename=f"bescheid-{version}.html",
+        media_type=HTML,
+        size=stored.size,
+        sha256=stored.sha256,
+        sha512=None,
+        blob_key=stored.key,
+        created_at=now,
+        created_by=actor,
+    )
+    session.add(document)
+    return document
+
+
+async def add_document(
+    session: AsyncSession,
+    case: Vorgang,
+    stored: StoredBlob,
+    *,
+    media_type: str,
+    filename: str | None,
+    kind: str,
+    actor: str,
+) -> Dokument:
+    """A document a clerk uploaded (a decision, or anything else); same key → next version."""
+    if case.status not in (FILED, IN_PROGRESS, DECIDED):
+        raise CaseClosed(f"the case is {case.status}; a closed case is reopened first")
+    document_key = "decision" if kind == "decision" else f"upload:{filename or 'dokument'}"
+    version = await repository.next_version(session, case.id, document_key)
+    now = utcnow()
+    document = Dokument(
+        id=uuid.uuid4(),
+        vorgang_id=case.id,
+        kind=kind,
+        document_key=document_key,
+        version=version,
+        title=filename or ("Bescheid" if kind == "decision" else "Dokument"),
+        filename=filename,
+        media_type=media_type,
+        size=stored.size,
+        sha256=stored.sha256,
+        sha512=None,
+        blob_key=stored.key,
+        created_at=now,
+        created_by=actor,
+    )
+    session.add(document)
+    audit.append(
+        session,
+        case,
+        actor=actor,
+        action="document.added",
+        new_value={
+            "documentId": str(document.id),
+            "kind": kind,
+            "version": version,
+            "filename": filename,
+            "sha256": stored.sha256,
+        },
+        at=now,
+    )
+    case.updated_at = now
+    return document
+
+
+def add_note(session: AsyncSession, case: Vorgang, text: str, actor: str) -> AuditEntry:
+    return audit.append(session, case, actor=actor, action="note", new_value={"text": text})
+
+
+def record_read(session: AsyncSession, case: Vorgang, document: Dokument, actor: str) -> None:
+    audit.append(
+        session,
+        case,
+        actor=actor,
+        action="document.read",
+        new_value={
+            "documentId": str(document.id),
+            "kind": document.kind,
+            "version": document.version,
+            "sha256": document.sha256,
+        },
+    )
+
+
+# --- triage ----------------------------------------------------------------------------------
+
+
+async def record_unroutable(session: AsyncSession, body: dict[str, Any]) -> None:
+    """Keep (or refresh, while still open) the triage item of an unroutable application."""
+    try:
+        ReceivedApplication.model_validate(body)
+        application_id = uuid.UUID(str(body["applicationId"]))
+    except (ValueError, KeyError) as exc:
+        raise PermanentError(f"malformed application.unroutable: {exc}") from exc
+    reason = body.get("reason")
+    item = await repository.triage_item(session, application_id, lock=True)
+    if item is None:
+        session.add(
+            TriageItem(
+                application_id=application_id,
+                reason=reason,
+                message=body,
+                received_at=utcnow(),
+            )
+        )
+    elif item.assigned_at is None:
+        item.reason = reason
+        item.message = body
+
+
+async def assign(
+    session: AsyncSession,
+    item: TriageItem,
+    prepared: PreparedFiling,
+    *,
+    actor: str,
+) -> Filed | None:
+    """File a triage item with the authority a clerk chose: `routed`, then `filed`."""
+    application = prepared.application
+    now = utcnow()
+    status_event(
+        session,
+        application.application_id,
+        "routed",
+        now,
+        {
+            "authority": application.authority_name,
+            "authorityId": application.authority_id,
+            "via": "triage",
+        },
+    )
+    filed = await file_application(session, prepared, actor=actor, source="triage")
+    if filed is None:
+        return None
+    item.assigned_authority_id = application.authority_id
+    item.assigned_at = now
+    item.assigned_by = actor
+    item.vorgang_id = filed.case.id
+    return filed
+
+
+def record_integrity_failure(
+    session: AsyncSession, case: Vorgang, document: Dokument, problem: str, actor: str
+) -> None:
+    """A read that was refused because the stored bytes are not the filed ones."""
+    audit.append(
+        session,
+        case,
+        actor=actor,
+        action="document.integrity_failed",
+        new_value={"documentId": str(document.id), "sha256": document.sha256, "problem": problem},
+    )

@@ -1,0 +1,168 @@
+"""Filing on PostgreSQL + RabbitMQ: the examples end in their authorities' case files, and many
+deliveries handled concurrently (prefetch) by competing consumers get gap-free references.
+Authority ids get a per-test suffix, so each test has inbox queues of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import aio_pika
+import httpx
+import pytest
+from aio_pika.exceptions import ChannelClosed
+from sqlalchemy import select
+
+from casefile.models import Akte
+from eantrag.app import create_app
+from eantrag.broker import (
+    ROUTING_QUEUE,
+    STATUS_QUEUE,
+    UNROUTABLE_QUEUE,
+    authority_queue,
+    dead_letter_queue,
+)
+from eantrag.demo import example_cases
+from eantrag.runtime import Runtime
+from eantrag.settings import Settings
+from eantrag.wiring import open_pipeline
+from routing.xzufi import read_xzufi
+from tests.casefile.support import PIPELINE, authority_message, case_count, outgoing, status_of
+from tests.conftest import AMQP_TEST_URL, need_service, truncate_all
+from tests.routing.support import DIRECTORY, WOHNGELD, import_batch, wait_for, workers
+
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
+SHARED_QUEUES = (ROUTING_QUEUE, STATUS_QUEUE, UNROUTABLE_QUEUE)
+
+
+async def _reachable() -> bool:
+    try:
+        connection = await asyncio.wait_for(aio_pika.connect(AMQP_TEST_URL), 5)
+    except Exception:
+        return False
+    await connection.close()
+    return True
+
+
+async def purge(*queues: str, delete: bool = False) -> None:
+    connection = await aio_pika.connect(AMQP_TEST_URL)
+    async with connection:
+        for name in queues:
+            channel = await connection.channel()
+            try:
+                queue = await channel.declare_queue(name, passive=True)
+            except ChannelClosed:
+                continue
+            if delete:
+                await queue.delete(if_unused=False, if_empty=False)
+            else:
+                await queue.purge()
+            with contextlib.suppress(Exception):
+                await channel.close()
+
+
+@pytest.fixture
+async def amqp_runtime(pg_database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Runtime, str]]:
+    if not await _reachable():
+        need_service(f"RabbitMQ at {AMQP_TEST_URL}", "start it with: rabbitmq-server -detached")
+    await truncate_all(pg_database_url)
+    await purge(*SHARED_QUEUES)
+    suffix = uuid.uuid4().hex[:8]
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=pg_database_url,
+        blob_url=(tmp_path / "blobs").as_uri(),
+        amqp_url=AMQP_TEST_URL,
+        public_base_url="http://testserver",
+        retry_delays_seconds=[1, 1],
+        db_pool_size=20,
+    )
+    runtime = await open_pipeline(settings)
+    batch = read_xzufi(DIRECTORY)
+    batch.authorities = {
+        f"{k}-{suffix}": replace(a, id=f"{a.id}-{suffix}") for k, a in batch.authorities.items()
+    }
+    batch.responsibilities = [
+        replace(r, authority_id=f"{r.authority_id}-{suffix}") for r in batch.responsibilities
+    ]
+    report = await import_batch(runtime.db, batch)
+    try:
+        yield runtime, suffix
+    finally:
+        await runtime.close()
+        queues = [authority_queue(a) for a in report.authority_ids]
+        await purge(*queues, *(dead_letter_queue(q) for q in queues), delete=True)
+        await purge(*SHARED_QUEUES)
+
+
+async def test_every_example_is_filed_through_rabbitmq(
+    amqp_runtime: tuple[Runtime, str],
+) -> None:
+    runtime, suffix = amqp_runtime
+    app = create_app(runtime.settings, runtime=runtime)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            receipts = {}
+            for case in example_cases():
+                if not case.expect_accept:
+                    continue
+                response = await client.post(
+                    "/v1/applications",
+                    content=case.body,
+                    headers={"content-type": case.content_type},
+                )
+                assert response.status_code == 202, response.text
+                city = "stadt-dresden" if "hunde" in case.title else "stadt-leipzig"
+                receipts[response.json()["applicationId"]] = (response.json(), f"{city}-{suffix}")
+
+            async def all_filed() -> bool:
+                states = [(await status_of(client, r))["status"] for r, _ in receipts.values()]
+                return all(s == "filed" for s in states)
+
+            async with workers(runtime, *PIPELINE):
+                await wait_for(all_filed, within=60, interval=0.3)
+            async with runtime.db.sessionmaker() as session:
+                akten = {a.aktenzeichen: a for a in (await session.scalars(select(Akte))).all()}
+            for receipt, authority in receipts.values():
+                state = await status_of(client, receipt)
+                assert akten[state["fileReference"]].authority_id == authority
+
+
+async def test_concurrent_deliveries_get_gap_free_references_through_rabbitmq(
+    amqp_runtime: tuple[Runtime, str],
+) -> None:
+    runtime, suffix = amqp_runtime
+    dresden, leipzig = f"stadt-dresden-{suffix}", f"stadt-leipzig-{suffix}"
+    total = 200
+    bodies = [
+        await authority_message(
+            runtime.blobs,
+            dresden if n % 2 else leipzig,
+            leika=WOHNGELD if n % 3 == 0 else "99102013104000",
+        )
+        for n in range(total)
+    ]
+    for authority in (dresden, leipzig):
+        await runtime.broker.declare_authority(authority)
+    await runtime.broker.publish([outgoing(b) for b in bodies])
+
+    async def done() -> bool:
+        return await case_count(runtime.db) >= total
+
+    async with workers(runtime, "casefile", "casefile"):
+        await wait_for(done, within=120, interval=0.5)
+    async with runtime.db.sessionmaker() as session:
+        akten = (await session.scalars(select(Akte))).all()
+    assert len(akten) == total
+    series: dict[tuple[str, str, int], list[int]] = defaultdict(list)
+    for akte in akten:
+        series[(akte.authority_id, akte.kennzeichen, akte.year)].append(akte.number)
+    assert len(series) == 4
+    for key, numbers in series.items():
+        assert sorted(numbers) == list(range(1, len(numbers) + 1)), key
