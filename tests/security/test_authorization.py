@@ -1,0 +1,252 @@
+"""The authorization matrix of the clerk and triage API, over every route the app serves under
+`/v1/cases` and `/v1/triage` (a new route fails this test until it is given a request here):
+no token, malformed tokens, unknown, expired and revoked ones → 401; the wrong role → 403;
+another authority's token → 404 that is indistinguishable from a case that does not exist.
+No response to a token of another authority carries that authority's data."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from casefile.models import ApiToken, Dokument, Vorgang
+from eantrag.app import create_app
+from eantrag.db import utcnow
+from eantrag.runtime import Runtime
+from eantrag.settings import Settings
+from tests.casefile.support import (
+    DRESDEN_ID,
+    LEIPZIG_ID,
+    authority_message,
+    file_directly,
+    issue_token,
+)
+from tests.routing.support import WOHNGELD
+
+PROBLEM = "application/problem+json"
+GUARDED = ("/v1/cases", "/v1/triage")
+
+
+@dataclass
+class World:
+    own: Vorgang
+    own_doc: uuid.UUID
+    other: Vorgang
+    other_doc: uuid.UUID
+    tokens: dict[str, str]
+
+
+async def _document(runtime: Runtime, case: Vorgang) -> uuid.UUID:
+    async with runtime.db.sessionmaker() as session:
+        found = await session.scalar(select(Dokument.id).where(Dokument.vorgang_id == case.id))
+    assert found is not None
+    return found
+
+
+@pytest.fixture
+async def world(runtime: Runtime) -> World:
+    own = await file_directly(runtime, await authority_message(runtime.blobs, DRESDEN_ID))
+    other = await file_directly(
+        runtime, await authority_message(runtime.blobs, LEIPZIG_ID, leika=WOHNGELD)
+    )
+    expired = await issue_token(runtime.db, DRESDEN_ID, expires_in_days=1)
+    revoked = await issue_token(runtime.db, DRESDEN_ID)
+    revoked_triage = await issue_token(runtime.db, None, role="triage")
+    async with runtime.db.transaction() as session:
+        await session.execute(
+            update(ApiToken)
+            .where(ApiToken.id.in_([revoked.row.id, revoked_triage.row.id]))
+            .values(revoked_at=utcnow())
+        )
+        await session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == expired.row.id)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    clerk = (await issue_token(runtime.db, DRESDEN_ID)).token
+    return World(
+        own=own,
+        own_doc=await _document(runtime, own),
+        other=other,
+        other_doc=await _document(runtime, other),
+        tokens={
+            "clerk": clerk,
+            "other-clerk": (await issue_token(runtime.db, LEIPZIG_ID)).token,
+            "triage": (await issue_token(runtime.db, None, role="triage")).token,
+            "clerk-of-no-authority": (await issue_token(runtime.db, None)).token,
+            "expired": expired.token,
+            "revoked": revoked.token,
+            "revoked-triage": revoked_triage.token,
+        },
+    )
+
+
+def requests_for(case_id: uuid.UUID, doc_id: uuid.UUID) -> dict[tuple[str, str], dict[str, Any]]:
+    """(method, route path) → the request for it, with a harmless valid body."""
+    return {
+        ("GET", "/v1/cases"): {"url": "/v1/cases"},
+        ("GET", "/v1/cases/{case_id}"): {"url": f"/v1/cases/{case_id}"},
+        ("POST", "/v1/cases/{case_id}/transitions"): {
+            "url": f"/v1/cases/{case_id}/transitions",
+            "json": {"to": "in_progress"},
+        },
+        ("POST", "/v1/cases/{case_id}/notes"): {
+            "url": f"/v1/cases/{case_id}/notes",
+            "json": {"text": "Rückfrage"},
+        },
+        ("GET", "/v1/cases/{case_id}/audit"): {"url": f"/v1/cases/{case_id}/audit"},
+        ("GET", "/v1/cases/{case_id}/documents/{document_id}"): {
+            "url": f"/v1/cases/{case_id}/documents/{doc_id}"
+        },
+        ("POST", "/v1/cases/{case_id}/documents"): {
+            "url": f"/v1/cases/{case_id}/documents",
+            "content": b"%PDF-1.4 Scan",
+            "headers": {"content-type": "application/pdf"},
+        },
+        ("GET", "/v1/triage"): {"url": "/v1/triage"},
+        ("POST", "/v1/triage/{application_id}/assign"): {
+            "url": f"/v1/triage/{uuid.uuid4()}/assign",
+            "json": {"authorityId": DRESDEN_ID},
+        },
+    }
+
+
+def guarded_routes(settings: Settings) -> set[tuple[str, str]]:
+    """Every operation the served OpenAPI document lists under the guarded prefixes."""
+    paths = create_app(settings).openapi()["paths"]
+    return {
+        (method.upper(), path)
+        for path, operations in paths.items()
+        if path.startswith(GUARDED)
+        for method in operations
+    }
+
+
+async def send(
+    client: httpx.AsyncClient, method: str, request: dict[str, Any], authorization: str | None
+) -> httpx.Response:
+    kwargs = {k: v for k, v in request.items() if k != "url"}
+    headers = dict(kwargs.pop("headers", {}))
+    if authorization is not None:
+        headers["authorization"] = authorization
+    return await client.request(method, request["url"], headers=headers, **kwargs)
+
+
+def anonymised(response: httpx.Response, *ids: uuid.UUID) -> dict[str, Any]:
+    """The problem without its instance and with the requested ids blanked out."""
+    text = response.text
+    for value in ids:
+        text = text.replace(str(value), "<id>")
+    return {k: v for k, v in httpx.Response(200, content=text).json().items() if k != "instance"}
+
+
+async def test_every_guarded_route_is_in_the_matrix(settings: Settings, world: World) -> None:
+    assert guarded_routes(settings) == set(requests_for(world.own.id, world.own_doc))
+
+
+async def test_bad_credentials_get_401_on_every_route(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    clerk = world.tokens["clerk"]
+    bad: dict[str, str | None] = {
+        "no header": None,
+        "empty": "",
+        "scheme only": "Bearer",
+        "basic scheme": f"Basic {clerk}",
+        "token without scheme": clerk,
+        "not our prefix": "Bearer abc.def.ghi",
+        "prefix only": "Bearer eak_",
+        "unknown": "Bearer eak_" + "A" * 43,
+        "truncated": f"Bearer {clerk[:-1]}",
+        "extended": f"Bearer {clerk}A",
+        "case flipped": f"Bearer {clerk.swapcase()}",
+        "very long": "Bearer eak_" + "x" * 10_000,
+        "non-ascii": "Bearer eak_\u00e9\u00e9",
+        "expired": f"Bearer {world.tokens['expired']}",
+        "revoked": f"Bearer {world.tokens['revoked']}",
+        "revoked triage": f"Bearer {world.tokens['revoked-triage']}",
+    }
+    wrong = []
+    for (method, _path), request in requests_for(world.own.id, world.own_doc).items():
+        for what, authorization in bad.items():
+            try:
+                response = await send(client, method, request, authorization)
+            except UnicodeEncodeError:
+                continue  # httpx refuses to send it; no server will see it either
+            if (
+                response.status_code != 401
+                or response.headers.get("content-type") != PROBLEM
+                or not response.headers.get("www-authenticate", "").startswith("Bearer")
+            ):
+                wrong.append(f"{what} {method} {request['url']}: {response.status_code}")
+    assert not wrong, "\n".join(wrong)
+
+
+async def test_the_wrong_role_gets_403_on_every_route(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    wrong = []
+    for (method, path), request in requests_for(world.own.id, world.own_doc).items():
+        holders = (
+            ["clerk", "other-clerk", "clerk-of-no-authority"]
+            if path.startswith("/v1/triage")
+            else ["triage", "clerk-of-no-authority"]
+        )
+        for holder in holders:
+            response = await send(client, method, request, f"Bearer {world.tokens[holder]}")
+            if response.status_code != 403 or response.headers["content-type"] != PROBLEM:
+                wrong.append(f"{holder} {method} {request['url']}: {response.status_code}")
+    assert not wrong, "\n".join(wrong)
+
+
+async def test_another_authority_s_case_is_indistinguishable_from_none(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Dresden's clerk on Leipzig's case (and documents): the same 404 as for a random id."""
+    token = f"Bearer {world.tokens['clerk']}"
+    case_routes = {
+        key: request
+        for key, request in requests_for(world.other.id, world.other_doc).items()
+        if "{case_id}" in key[1]
+    }
+    nowhere_case, nowhere_doc = uuid.uuid4(), uuid.uuid4()
+    nowhere = requests_for(nowhere_case, nowhere_doc)
+    cross_authority_reads = []
+    for key, request in case_routes.items():
+        method = key[0]
+        response = await send(client, method, request, token)
+        if response.status_code < 400:
+            cross_authority_reads.append(f"{method} {request['url']}")
+            continue
+        missing = await send(client, method, nowhere[key], token)
+        assert response.status_code == missing.status_code == 404, (key, response.text)
+        assert anonymised(response, world.other.id, world.other_doc) == anonymised(
+            missing, nowhere_case, nowhere_doc
+        ), key
+    # one's own case with another case's document id: no such document either
+    mixed = {"url": f"/v1/cases/{world.own.id}/documents/{world.other_doc}"}
+    if (await send(client, "GET", mixed, token)).status_code != 404:
+        cross_authority_reads.append(mixed["url"])
+    inbox = (await send(client, "GET", {"url": "/v1/cases"}, token)).json()
+    leaked = [item for item in inbox["items"] if item["id"] == str(world.other.id)]
+    assert not cross_authority_reads and not leaked, (cross_authority_reads, leaked)
+
+
+async def test_the_matrix_holds_on_the_own_authority_s_case_too(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """The same requests with the right token succeed: the 401/403/404 above are not accidents."""
+    token = f"Bearer {world.tokens['clerk']}"
+    for (method, path), request in requests_for(world.own.id, world.own_doc).items():
+        if path.startswith("/v1/triage"):
+            continue
+        response = await send(client, method, request, token)
+        assert response.status_code < 300, (method, path, response.text)
+    triage = f"Bearer {world.tokens['triage']}"
+    assert (await send(client, "GET", {"url": "/v1/triage"}, triage)).status_code == 200
