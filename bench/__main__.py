@@ -6,8 +6,13 @@ import importlib
 import sys
 
 BENCHMARKS = {
+    "performance": "bench.performance",
     "validation": "bench.validation",
+    "http": "bench.http",
+    "pipeline": "bench.pipeline",
     "routing": "bench.bench_routing",
+    "archive": "bench.bench_archive",
+    "casefile": "bench.bench_casefile",
 }
 
 

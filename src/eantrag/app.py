@@ -12,7 +12,9 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from casefile.api import router as casefile_router
 from eantrag import __version__
 from eantrag.metrics import MetricsMiddleware, metrics_response
 from eantrag.problems import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, ProblemError, problem_handler
@@ -93,10 +95,12 @@ def create_app(
     app.add_middleware(MetricsMiddleware)
     app.add_exception_handler(ProblemError, problem_handler)
     app.add_exception_handler(RequestValidationError, _request_validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
 
     app.include_router(intake_router)
     app.include_router(schemas_router)
     app.include_router(routing_router)
+    app.include_router(casefile_router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
@@ -138,6 +142,25 @@ def create_app(
         return metrics_response()
 
     return app
+
+
+async def _http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Framework errors (unknown path, wrong method) are problem+json like every other error."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse(
+        {
+            "type": PROBLEM_BASE + code.replace("_", "-"),
+            "title": str(exc.detail),
+            "status": exc.status_code,
+            "detail": str(exc.detail),
+            "code": code,
+            "instance": request.url.path,
+        },
+        status_code=exc.status_code,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=getattr(exc, "headers", None),
+    )
 
 
 async def _request_validation_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from archive.cli import archive_app
+from casefile.cli import audit_app, fileplan_app, token_app
 from eantrag import __version__, schema
 from eantrag.logs import configure_logging
 from eantrag.settings import Settings
@@ -22,6 +24,10 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(directory_app, name="directory")
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
+app.add_typer(fileplan_app, name="fileplan")
+app.add_typer(archive_app, name="archive")
 console = Console(stderr=True)
 
 

@@ -1,16 +1,20 @@
-"""Database engine, sessions and column types shared by every context."""
+"""Database engine, sessions, group commit and column types shared by every context."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, event, text
+import orjson
+from sqlalchemy import JSON, DateTime, MetaData, Table, event, insert, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -64,13 +68,25 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """Build the engine; SQLite gets WAL, full sync and immediate write transactions."""
+    """Build the engine; SQLite gets WAL, full sync and immediate write transactions.
+
+    JSON columns go through orjson (several times faster than the standard library on records).
+    """
+    json_args: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=5, max_overflow=5)
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=5, max_overflow=5, **json_args
+        )
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **json_args
+    )
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
@@ -101,6 +117,7 @@ class Database:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.group = GroupCommitter(self)
 
     @property
     def dialect(self) -> str:
@@ -118,3 +135,113 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+Insert = tuple[Table, dict[str, Any]]
+"""One row for one table."""
+
+
+class GroupCommitter:
+    """Commits the inserts of concurrent requests together: one transaction for many requests.
+
+    One transaction per request caps a durable intake at the rate the database can flush its log,
+    one flush per commit. Here each request hands over its rows (parents before children) and
+    awaits its own outcome; whatever arrives while a batch is being committed forms the next
+    batch, so batches grow with the load and a single request waits for one commit only. Up to
+    `concurrency` batches are in flight on their own connections at once. Rows of one table are
+    sent as one executemany.
+
+    If a batch fails on a constraint (a duplicate Idempotency-Key, say), nothing of it is kept and
+    each of its requests is committed on its own, so that only the offending one fails.
+    """
+
+    def __init__(self, db: Database, *, max_batch: int = 128, concurrency: int = 2) -> None:
+        self.db = db
+        self.max_batch = max_batch
+        self.concurrency = concurrency
+        self._pending: list[tuple[Sequence[Insert], asyncio.Future[None]]] = []
+        self._flushes: set[asyncio.Task[None]] = set()
+        self.batches = 0
+        self.committed = 0
+
+    async def insert(self, rows: Sequence[Insert]) -> None:
+        """Insert `rows` in one transaction with whatever else is waiting; return once committed.
+
+        Raises what the database raised for these rows (e.g. IntegrityError) — and only then.
+        """
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((rows, future))
+        self._schedule()
+        await future
+
+    def _schedule(self) -> None:
+        if self._pending and len(self._flushes) < self.concurrency:
+            task = asyncio.create_task(self._flush())
+            self._flushes.add(task)
+            task.add_done_callback(self._flushed)
+
+    def _flushed(self, task: asyncio.Task[None]) -> None:
+        self._flushes.discard(task)
+        self._schedule()
+
+    async def _flush(self) -> None:
+        # Let the requests that are ready in this turn of the event loop join the batch.
+        await asyncio.sleep(0)
+        batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+        if not batch:
+            return
+        try:
+            await self._commit([rows for rows, _ in batch])
+        except IntegrityError as exc:
+            if len(batch) == 1:
+                _settle(batch[0][1], exc)
+            else:
+                await self._one_by_one(batch)
+            return
+        except Exception as exc:
+            for _, future in batch:
+                _settle(future, exc)
+            return
+        except BaseException:
+            for _, future in batch:
+                future.cancel()
+            raise
+        self.batches += 1
+        self.committed += len(batch)
+        for _, future in batch:
+            _settle(future, None)
+
+    async def _one_by_one(self, batch: list[tuple[Sequence[Insert], asyncio.Future[None]]]) -> None:
+        for rows, future in batch:
+            try:
+                await self._commit([rows])
+            except Exception as exc:
+                _settle(future, exc)
+            else:
+                self.batches += 1
+                self.committed += 1
+                _settle(future, None)
+
+    async def _commit(self, units: list[Sequence[Insert]]) -> None:
+        by_table: dict[Table, list[dict[str, Any]]] = {}
+        for rows in units:
+            for table, row in rows:
+                by_table.setdefault(table, []).append(row)
+        async with self.db.engine.begin() as conn:
+            for table in sorted(by_table, key=_dependency_rank):
+                await conn.execute(insert(table), by_table[table])
+
+
+@cache
+def _dependency_rank(table: Table) -> int:
+    """Parents before children, as the foreign keys say."""
+    return table.metadata.sorted_tables.index(table)
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():  # the request gave up waiting; its rows are committed all the same
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

@@ -13,14 +13,19 @@ from rich.table import Table
 
 from eantrag import schema
 from eantrag.app import create_app
+from eantrag.db import Database
 from eantrag.paths import project_root
 from eantrag.settings import Settings
 from eantrag.wiring import open_pipeline
 from intake import fitconnect
 from intake.forms import FORMS
+from routing import repository as routing_repository
+from routing import service as routing_service
+from routing.xzufi import read_xzufi
 
 EXAMPLES = project_root() / "examples"
-SETTLED = {"routed", "unroutable", "filed", "in_progress", "decided", "closed"}
+# Done as far as the pipeline goes: filed in an e-Akte (or waiting for triage).
+SETTLED = {"unroutable", "filed", "in_progress", "decided", "closed"}
 
 
 @dataclass
@@ -89,6 +94,7 @@ async def run_demo(settings: Settings, console: Console) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await schema.upgrade_async(settings.effective_database_url)
     runtime = await open_pipeline(settings)
+    await _import_demo_directory(runtime.db, console)
     app = create_app(settings, with_workers=True, runtime=runtime)
     failures = 0
     rows: list[tuple[str, str, str, str]] = []
@@ -131,10 +137,12 @@ async def run_demo(settings: Settings, console: Console) -> int:
                         console.print("[red]unexpected outcome[/red]")
                 statuses = await _wait_for_pipeline(client, [r for _, r in receipts])
                 for (case, _receipt), state in zip(receipts, statuses, strict=True):
-                    where = state.get("fileReference") or state.get("authority") or "—"
-                    rows.append((case.title, "202", state["status"], where))
+                    where = " — ".join(
+                        str(state[k]) for k in ("fileReference", "authority") if state.get(k)
+                    )
+                    rows.append((case.title, "202", state["status"], where or "—"))
         table = Table(title="what happened to each example")
-        for column in ("example", "HTTP", "status", "authority / file reference"):
+        for column in ("example", "HTTP", "status", "file reference — authority"):
             table.add_column(column)
         for row in rows:
             table.add_row(*row)
@@ -152,8 +160,18 @@ async def run_demo(settings: Settings, console: Console) -> int:
     return 1 if failures else 0
 
 
+async def _import_demo_directory(db: Database, console: Console) -> None:
+    """The demo directory (Saxony, partly fictitious) unless a directory is there already."""
+    path = EXAMPLES / "directory-sachsen.xml"
+    async with db.transaction() as session:
+        if await routing_repository.authority_ids(session):
+            return
+        report = await routing_service.import_directory(session, read_xzufi(path))
+    console.print(f"directory       {path.name}: {report.authorities} authorities imported")
+
+
 async def _wait_for_pipeline(
-    client: httpx.AsyncClient, receipts: list[dict[str, Any]], patience: float = 10.0
+    client: httpx.AsyncClient, receipts: list[dict[str, Any]], patience: float = 30.0
 ) -> list[dict[str, Any]]:
     """Poll each status URL until the pipeline has moved it on (or the time is up)."""
     deadline = asyncio.get_running_loop().time() + patience

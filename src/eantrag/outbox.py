@@ -10,15 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eantrag.broker import Broker, DatabaseQueueBroker, OutgoingMessage
-from eantrag.db import Database
+from eantrag.db import Database, utcnow
 from eantrag.models import OutboxMessage
 
 log = structlog.get_logger(__name__)
@@ -38,17 +38,41 @@ def add_message(
 ) -> uuid.UUID:
     """Stage a message in the caller's transaction; it is published after the commit."""
     message_id = message_id or uuid.uuid4()
-    session.add(
-        OutboxMessage(
-            message_id=message_id,
-            exchange=exchange,
-            routing_key=routing_key,
-            type=type,
-            body=orjson.dumps(payload),
-            headers=headers or {},
-        )
+    row = message_row(
+        exchange=exchange,
+        routing_key=routing_key,
+        type=type,
+        payload=payload,
+        headers=headers,
+        message_id=message_id,
     )
+    session.add(OutboxMessage(**row))
     return message_id
+
+
+def message_row(
+    *,
+    exchange: str,
+    routing_key: str,
+    type: str,
+    payload: dict[str, Any],
+    headers: dict[str, Any] | None = None,
+    message_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """The outbox row of a message, for a plain insert (e.g. through `Database.group`)."""
+    return {
+        "message_id": message_id or uuid.uuid4(),
+        "exchange": exchange,
+        "routing_key": routing_key,
+        "type": type,
+        "body": orjson.dumps(payload),
+        "headers": headers or {},
+        "created_at": utcnow(),
+    }
+
+
+def outbox_table() -> Table:
+    return cast(Table, OutboxMessage.__table__)
 
 
 def notify_relay() -> None:
@@ -68,9 +92,18 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         async with self.db.transaction() as session:
+            # Plain rows, not ORM objects: the relay only reads them once and deletes them.
             rows = (
-                await session.scalars(
-                    select(OutboxMessage)
+                await session.execute(
+                    select(
+                        OutboxMessage.id,
+                        OutboxMessage.message_id,
+                        OutboxMessage.exchange,
+                        OutboxMessage.routing_key,
+                        OutboxMessage.type,
+                        OutboxMessage.body,
+                        OutboxMessage.headers,
+                    )
                     .order_by(OutboxMessage.id)
                     .limit(self.batch_size)
                     .with_for_update(skip_locked=True)

@@ -118,6 +118,32 @@ class Settings(BaseSettings):
         default=60, description="How often the sweeper (`routing-sweeper`) looks for them."
     )
 
+    xdomea_schema_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Directory holding the official xdomea XSDs as published (`3.0.0/`, `3.1.0/`, "
+            "`xoev/`). Every xdomea message is validated against "
+            "`<version>/xdomea-Nachrichten-AussonderungDurchfuehren.xsd` before it is written; "
+            "unset, `eantrag archive` refuses to write messages unless told `--no-schema-check`."
+        ),
+    )
+    archive_name: str = Field(
+        default="Sächsisches Staatsarchiv",
+        description="The state archive named as receiver (Empfänger) in xdomea messages.",
+    )
+    xdomea_format_codes: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "File-format codes (xdomea code list `dateiformat`) by file extension, as JSON, "
+            'e.g. `{"xml": "…", "json": "…"}`; they extend and override the built-in ones '
+            "(`pdf`, `txt`). An export with a file whose format has no code is refused."
+        ),
+    )
+    xdomea_format_list_version: str = Field(
+        default="2.0",
+        description="Version of the `dateiformat` code list the format codes come from.",
+    )
+
     @field_validator("log_format")
     @classmethod
     def _known_format(cls, value: str) -> str:

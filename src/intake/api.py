@@ -111,11 +111,12 @@ async def submit_application(
     runtime = _runtime(request)
     limits = _limits(runtime)
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limits.max_body:
+    length = int(declared) if declared and declared.isdigit() else None
+    if length is not None and length > limits.max_body:
         raise TooLarge(f"the request body exceeds the limit of {limits.max_body} bytes")
     content_type = request.headers.get("content-type")
     try:
-        submission = await receive(request.stream(), content_type, limits)
+        submission = await receive(request.stream(), content_type, limits, content_length=length)
     except ProblemError as exc:
         reasons = {v.code for v in exc.violations} or {exc.code}
         for reason in reasons:

@@ -3,23 +3,29 @@
 Every byte is written to a spool (memory up to a limit, then a temporary file) and hashed as it
 arrives; XML is fed to the streaming validator in the same pass. Nothing here touches the database
 or the blob store: a rejected request leaves no trace.
+
+Small bodies are read on the event loop: a few kilobytes cost less than a hop to a thread. A large
+body (over `OFFLOAD_BYTES`, or of unknown length) is hashed, parsed and validated in a thread of
+its own, so that a 100 MB document does not hold up the requests that arrive meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
-import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from importlib import resources
-from typing import IO, Any, cast
+from typing import Any, ParamSpec, TypeVar, cast
 
 import orjson
 from jsonschema import Draft202012Validator
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 from intake.errors import (
     BadSubmission,
@@ -30,18 +36,34 @@ from intake.errors import (
     Violation,
 )
 from intake.forms import FORMS, FormSpec
+from intake.spool import Spool
 from intake.validation import (
+    SNIFF_LIMIT,
+    InlineAttachments,
     ValidatedApplication,
     XmlStreamValidator,
     finish_xml,
+    load_json,
     validate_json,
 )
+
+__all__ = ["Limits", "ReceivedAttachment", "Spool", "Submission", "receive"]
 
 XML_TYPES = {"application/xml", "text/xml"}
 JSON_TYPES = {"application/json"}
 MULTIPART = "multipart/form-data"
 LEIKA_URN_PREFIX = "urn:de:fim:leika:leistung:"
-_SAFE_FILENAME = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,255}$")
+# No paths, no control characters (C0, DEL, C1), no bidi overrides that disguise an extension,
+# none of the characters Windows reserves (a clerk's desktop or an archive ZIP unpacks them).
+_SAFE_FILENAME = re.compile(
+    r'^[^/\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069:<>"|?*]{1,255}$'
+)
+OFFLOAD_BYTES = 1024 * 1024
+"""Bodies larger than this (or of unknown length) are read in a thread of their own."""
+BATCH_BYTES = 1024 * 1024
+"""A thread reading a large body is handed chunks of about this size, not each network read."""
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -59,39 +81,6 @@ class Limits:
         return max(self.form_cap(form) for form in FORMS.values())
 
 
-class Spool:
-    """Bytes as received, with their SHA-256 and SHA-512, kept until they are stored."""
-
-    def __init__(self, memory_limit: int, media_type: str) -> None:
-        # Outlives this call: closed by Submission.close() once the bytes are stored.
-        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=memory_limit)  # noqa: SIM115
-        self.media_type = media_type
-        self.size = 0
-        self._sha256 = hashlib.sha256()
-        self._sha512 = hashlib.sha512()
-
-    def write(self, chunk: bytes) -> None:
-        self.file.write(chunk)
-        self._sha256.update(chunk)
-        self._sha512.update(chunk)
-        self.size += len(chunk)
-
-    @property
-    def sha256(self) -> str:
-        return self._sha256.hexdigest()
-
-    @property
-    def sha512(self) -> str:
-        return self._sha512.hexdigest()
-
-    def read_all(self) -> bytes:
-        self.file.seek(0)
-        return self.file.read()
-
-    def close(self) -> None:
-        self.file.close()
-
-
 @dataclass
 class ReceivedAttachment:
     attachment_id: str
@@ -106,6 +95,7 @@ class Submission:
     original: Spool
     attachments: list[ReceivedAttachment] = field(default_factory=list)
     metadata: dict[str, Any] | None = None
+    inline: InlineAttachments | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -117,6 +107,8 @@ class Submission:
         self.original.close()
         for attachment in self.attachments:
             attachment.spool.close()
+        if self.inline is not None:
+            self.inline.close()
 
 
 def base_media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
@@ -142,14 +134,71 @@ class _Capped:
             raise TooLarge(f"{self.what} exceeds the limit of {self.limit} bytes")
 
 
+class _Worker:
+    """Where the blocking work of one body runs: inline on the event loop, or in a thread.
+
+    One thread per large body, always the same: an lxml parser must stay on the thread that
+    created it (it shares that thread's libxml2 dictionary), and the thread ends with the body.
+    """
+
+    def __init__(self, offload: bool) -> None:
+        self._executor = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-body") if offload else None
+        )
+        self._batch: list[bytes] = []
+        self._batched = 0
+
+    async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        if self._executor is None:
+            return fn(*args, **kwargs)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+    async def feed(self, consume: Callable[[bytes], None], chunk: bytes) -> None:
+        if self._executor is None:
+            consume(chunk)
+            return
+        self._batch.append(chunk)
+        self._batched += len(chunk)
+        if self._batched >= BATCH_BYTES:
+            await self.flush(consume)
+
+    async def flush(self, consume: Callable[[bytes], None]) -> None:
+        if self._batch:
+            batch, self._batch, self._batched = b"".join(self._batch), [], 0
+            await self.call(consume, batch)
+
+    def close(self, cleanup: Callable[[], None] | None = None) -> None:
+        """Release the thread; `cleanup` runs after whatever it is still doing (cancellation)."""
+        if self._executor is None:
+            if cleanup is not None:
+                cleanup()
+            return
+        if cleanup is not None:
+            self._executor.submit(cleanup)
+        self._executor.shutdown(wait=False)
+
+
+def _offload(declared_length: int | None) -> bool:
+    return declared_length is None or declared_length > OFFLOAD_BYTES
+
+
 async def receive(
-    body: AsyncIterator[bytes], content_type: str | None, limits: Limits, today: date | None = None
+    body: AsyncIterator[bytes],
+    content_type: str | None,
+    limits: Limits,
+    today: date | None = None,
+    content_length: int | None = None,
 ) -> Submission:
+    """Read, spool, hash and validate a request body; raise a ProblemError if it is refused."""
     media_type, params = base_media_type(content_type)
+    if media_type in XML_TYPES | JSON_TYPES:
+        _refuse_charset(media_type, params)
+    worker = _Worker(_offload(content_length))
     if media_type in XML_TYPES:
-        return await _receive_xml(body, media_type, limits, today)
+        return await _receive_xml(body, media_type, limits, today, worker)
     if media_type in JSON_TYPES:
-        return await _receive_json(body, media_type, limits, today)
+        return await _receive_json(body, media_type, limits, today, worker)
     if media_type == MULTIPART:
         boundary = params.get("boundary")
         if not boundary:
@@ -162,11 +211,22 @@ async def receive(
                     )
                 ]
             )
-        return await _receive_multipart(body, boundary, limits, today)
+        return await _receive_multipart(body, boundary, limits, today, worker)
     raise UnsupportedMediaType(
         f"{media_type or 'no media type'} is not accepted; use application/xml, "
         "application/json or multipart/form-data"
     )
+
+
+def _refuse_charset(media_type: str, params: dict[str, str]) -> None:
+    """Only UTF-8: a charset parameter that names another encoding would override the XML
+    declaration for some readers (RFC 7303) and not for others."""
+    charset = params.get("charset")
+    if charset is not None and charset.strip().lower() not in {"utf-8", "utf8"}:
+        raise UnsupportedMediaType(
+            f"{media_type}; charset={charset} is not accepted: documents are UTF-8",
+            [Violation("media_type.charset", "Content-Type", "only charset=utf-8 is accepted")],
+        )
 
 
 class _XmlPart:
@@ -175,10 +235,16 @@ class _XmlPart:
     def __init__(self, limits: Limits, media_type: str, what: str) -> None:
         self.limits = limits
         self.spool = Spool(limits.spool_memory, media_type)
-        self.validator = XmlStreamValidator(replay=lambda: self.spool.file)
+        self.inline = InlineAttachments(limits.spool_memory)
+        self.validator = XmlStreamValidator(replay=lambda: self.spool.file, inline=self.inline)
         self.cap = _Capped(limits.max_body, what)
 
     def feed(self, chunk: bytes) -> None:
+        if self.validator.form is None and len(chunk) > SNIFF_LIMIT:
+            # Learn the form (and so its cap) from the head before libxml2 takes the rest.
+            self.feed(chunk[:SNIFF_LIMIT])
+            self.feed(chunk[SNIFF_LIMIT:])
+            return
         self.cap.add(len(chunk))
         self.spool.write(chunk)
         self.validator.feed(chunk)
@@ -189,37 +255,61 @@ class _XmlPart:
     def finish(self, today: date | None) -> ValidatedApplication:
         return finish_xml(self.validator, today)
 
+    def close(self) -> None:
+        self.spool.close()
+        self.inline.close()
+
 
 async def _receive_xml(
-    body: AsyncIterator[bytes], media_type: str, limits: Limits, today: date | None
+    body: AsyncIterator[bytes], media_type: str, limits: Limits, today: date | None, worker: _Worker
 ) -> Submission:
-    part = _XmlPart(limits, media_type, "the document")
+    part = await worker.call(_XmlPart, limits, media_type, "the document")
     try:
         async for chunk in body:
-            part.feed(chunk)
-        application = part.finish(today)
+            await worker.feed(part.feed, chunk)
+        await worker.flush(part.feed)
+        application = await worker.call(part.finish, today)
     except BaseException:
-        part.spool.close()
+        worker.close(part.close)
         raise
-    return Submission(application=application, original=part.spool)
+    worker.close()
+    return Submission(application=application, original=part.spool, inline=part.inline)
+
+
+def _check_json(
+    spool: Spool, limits: Limits, today: date | None, inline: InlineAttachments
+) -> ValidatedApplication:
+    application = validate_json(spool.read_all(), today=today, inline=inline)
+    if spool.size > limits.form_cap(application.form):
+        raise TooLarge(f"the document exceeds the limit of {application.form.id}")
+    return application
 
 
 async def _receive_json(
-    body: AsyncIterator[bytes], media_type: str, limits: Limits, today: date | None
+    body: AsyncIterator[bytes], media_type: str, limits: Limits, today: date | None, worker: _Worker
 ) -> Submission:
     spool = Spool(limits.spool_memory, media_type)
+    inline = InlineAttachments(limits.spool_memory)
     cap = _Capped(limits.largest_form_cap, "the document")
+
+    def consume(chunk: bytes) -> None:
+        cap.add(len(chunk))
+        spool.write(chunk)
+
+    def close() -> None:
+        spool.close()
+        inline.close()
+
     try:
         async for chunk in body:
-            cap.add(len(chunk))
-            spool.write(chunk)
-        application = validate_json(spool.read_all(), today=today)
-        if spool.size > limits.form_cap(application.form):
-            raise TooLarge(f"the document exceeds the limit of {application.form.id}")
+            await worker.feed(consume, chunk)
+        await worker.flush(consume)
+        application = await worker.call(_check_json, spool, limits, today, inline)
     except BaseException:
-        spool.close()
+        worker.close(close)
         raise
-    return Submission(application=application, original=spool)
+    worker.close()
+    return Submission(application=application, original=spool, inline=inline)
 
 
 @cache
@@ -255,6 +345,7 @@ class _MultipartCollector:
         self._header_bytes = 0
         self._current: _Part | None = None
         self._cap: _Capped | None = None
+        self.inline = InlineAttachments(limits.spool_memory)
 
     def callbacks(self) -> dict[str, Any]:
         return {
@@ -315,7 +406,9 @@ class _MultipartCollector:
         filename = params.get("filename")
         if filename is not None:
             _check_filename(filename, name)
-        media_type, _ = base_media_type(self._headers.get("content-type"))
+        media_type, type_params = base_media_type(self._headers.get("content-type"))
+        if name == "data" and media_type in XML_TYPES | JSON_TYPES:
+            _refuse_charset(media_type, type_params)
         media_type = media_type or (
             "application/json" if name == "metadata" else "application/octet-stream"
         )
@@ -348,6 +441,9 @@ class _MultipartCollector:
     def close(self) -> None:
         for part in self.parts.values():
             part.spool.close()
+            if part.xml is not None:
+                part.xml.close()
+        self.inline.close()
 
 
 def _check_filename(filename: str, where: str) -> None:
@@ -365,19 +461,46 @@ def _check_filename(filename: str, where: str) -> None:
 
 
 async def _receive_multipart(
-    body: AsyncIterator[bytes], boundary: str, limits: Limits, today: date | None
+    body: AsyncIterator[bytes], boundary: str, limits: Limits, today: date | None, worker: _Worker
 ) -> Submission:
     collector = _MultipartCollector(limits)
-    parser = MultipartParser(boundary.encode("latin-1"), cast(Any, collector.callbacks()))
+    try:
+        parser = MultipartParser(boundary.encode("latin-1"), cast(Any, collector.callbacks()))
+    except (FormParserError, UnicodeEncodeError) as exc:
+        raise _malformed_multipart(exc) from None
+
+    def consume(chunk: bytes) -> None:
+        collector.total.add(len(chunk))
+        try:
+            parser.write(chunk)
+        except FormParserError as exc:
+            raise _malformed_multipart(exc) from None
+
+    def finish() -> Submission:
+        try:
+            parser.finalize()
+        except FormParserError as exc:
+            raise _malformed_multipart(exc) from None
+        if parser.state != MultipartState.END:
+            raise Malformed(
+                [Violation("multipart.truncated", "/", "the body ends before the closing boundary")]
+            )
+        return _assemble(collector, limits, today)
+
     try:
         async for chunk in body:
-            collector.total.add(len(chunk))
-            parser.write(chunk)
-        parser.finalize()
-        return _assemble(collector, limits, today)
+            await worker.feed(consume, chunk)
+        await worker.flush(consume)
+        submission = await worker.call(finish)
     except BaseException:
-        collector.close()
+        worker.close(collector.close)
         raise
+    worker.close()
+    return submission
+
+
+def _malformed_multipart(exc: Exception) -> Malformed:
+    return Malformed([Violation("multipart.malformed", "/", str(exc)[:300])])
 
 
 def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None) -> Submission:
@@ -387,10 +510,7 @@ def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None
         raise BadSubmission(
             [Violation("multipart.missing_part", name, f"no {name!r} part") for name in missing]
         )
-    try:
-        metadata = orjson.loads(parts["metadata"].spool.read_all())
-    except orjson.JSONDecodeError as exc:
-        raise Malformed([Violation("json.malformed", "metadata", str(exc))]) from None
+    metadata = load_json(parts["metadata"].spool.read_all(), "metadata")
     errors = sorted(fitconnect_metadata_validator().iter_errors(metadata), key=str)
     if errors:
         raise Invalid(
@@ -420,6 +540,14 @@ def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None
     problems += _hash_problems("data", content.get("data", {}).get("hash"), data_part.spool)
 
     announced = {a["attachmentId"]: a for a in content.get("attachments", [])}
+    if len(announced) != len(content.get("attachments", [])):
+        problems.append(
+            Violation(
+                "multipart.duplicate_attachment",
+                "metadata/contentStructure/attachments",
+                "an attachmentId is announced more than once",
+            )
+        )
     for name in parts:
         if name not in ("metadata", "data") and name not in announced:
             problems.append(
@@ -454,10 +582,12 @@ def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None
     if problems:
         raise BadSubmission(problems)
 
+    inline = collector.inline
     if data_part.xml is not None:
         application = data_part.xml.finish(today)
+        inline = data_part.xml.inline
     elif data_part.media_type in JSON_TYPES:
-        application = validate_json(data_part.spool.read_all(), today=today)
+        application = validate_json(data_part.spool.read_all(), today=today, inline=inline)
     else:
         raise UnsupportedMediaType(
             f"the data part is {data_part.media_type}; use application/xml or application/json"
@@ -477,10 +607,11 @@ def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None
                 )
             ]
         )
+    # An attachment carried inline (`inhalt`) needs no part of its own.
     referenced: set[str] = {
         str(ref["anlageId"])
         for ref in application.form.attachment_refs(application.record)
-        if ref.get("anlageId")
+        if ref.get("anlageId") and "inhalt" not in ref
     }
     unknown = sorted(referenced - set(announced))
     if unknown:
@@ -501,6 +632,7 @@ def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None
         original=data_part.spool,
         attachments=attachments,
         metadata=metadata,
+        inline=inline,
     )
 
 

@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import mimetypes
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eantrag.blobs import BlobStore
 from eantrag.broker import INTAKE_EXCHANGE
-from eantrag.db import Database, utcnow
-from eantrag.outbox import add_message, notify_relay
+from eantrag.db import Database, Insert, utcnow
+from eantrag.outbox import message_row, notify_relay, outbox_table
 from intake.errors import Conflict
 from intake.forms import FORMS
 from intake.models import Application, Attachment, StatusEvent
-from intake.receiving import Submission
+from intake.receiving import ReceivedAttachment, Submission
+from intake.spool import Spool
 
 RECEIVED = "received"
 
@@ -50,7 +53,11 @@ class StatusTokens:
         return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
     def verify(self, application_id: uuid.UUID, token: str | None) -> bool:
-        return token is not None and hmac.compare_digest(self.issue(application_id), token)
+        if token is None:
+            return False
+        # As bytes: compare_digest raises on a str with non-ASCII characters (a 500 for `?token=é`).
+        expected = self.issue(application_id).encode()
+        return hmac.compare_digest(expected, token.encode("utf-8", "surrogatepass"))
 
 
 def _receipt(app: Application, tokens: StatusTokens, replayed: bool = False) -> Receipt:
@@ -85,7 +92,11 @@ async def accept(
     submission: Submission,
     idempotency_key: str | None,
 ) -> Receipt:
-    """Store the original and attachments, then commit row, timeline and outbox event at once."""
+    """Store the original and attachments, then commit row, timeline and outbox event at once.
+
+    The commit is shared with concurrent requests (`Database.group`); this returns only once the
+    rows are committed, so a receipt is never handed out for something that could still be lost.
+    """
     fingerprint = submission.fingerprint
     if idempotency_key:
         async with db.sessionmaker() as session:
@@ -96,21 +107,20 @@ async def accept(
     validated = submission.application
     form = validated.form
     original = submission.original
-    blob_key = await blobs.put(original.file, original.sha256, original.size, original.media_type)
-    attachment_rows = []
-    for attachment in submission.attachments:
-        spool = attachment.spool
-        key = await blobs.put(spool.file, spool.sha256, spool.size, spool.media_type)
-        attachment_rows.append((attachment, key))
+    attachments = [*submission.attachments, *_inline_attachments(submission)]
+    keys = await _store(blobs, [original, *(a.spool for a in attachments)])
+    blob_key = keys[original.sha256]
+    attachment_rows = [(a, keys[a.spool.sha256]) for a in attachments]
 
     postleitzahl, ars = form.applicant_place(validated.record)
+    now = utcnow()
     app = Application(
         id=uuid.uuid4(),
         form_id=form.id,
         leika_key=form.leika_key,
         status=RECEIVED,
-        received_at=utcnow(),
-        updated_at=utcnow(),
+        received_at=now,
+        updated_at=now,
         representation=validated.representation,
         media_type=original.media_type,
         size=original.size,
@@ -125,34 +135,7 @@ async def accept(
         submission_metadata=submission.metadata,
     )
     try:
-        async with db.transaction() as session:
-            session.add(app)
-            await session.flush()
-            for attachment, key in attachment_rows:
-                session.add(
-                    Attachment(
-                        id=uuid.uuid4(),
-                        application_id=app.id,
-                        attachment_id=attachment.attachment_id,
-                        filename=attachment.filename,
-                        media_type=attachment.spool.media_type,
-                        purpose=attachment.purpose,
-                        size=attachment.spool.size,
-                        sha256=attachment.spool.sha256,
-                        sha512=attachment.spool.sha512,
-                        blob_key=key,
-                    )
-                )
-            session.add(
-                StatusEvent(application_id=app.id, at=app.received_at, status=RECEIVED, detail={})
-            )
-            add_message(
-                session,
-                exchange=INTAKE_EXCHANGE,
-                routing_key="application.received",
-                type="application.received",
-                payload=received_event(app, attachment_rows),
-            )
+        await db.group.insert(_rows(app, attachment_rows))
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -164,6 +147,97 @@ async def accept(
         return replay
     notify_relay()
     return _receipt(app, tokens)
+
+
+async def _store(blobs: BlobStore, spools: list[Spool]) -> dict[str, str]:
+    """Put each distinct content into the blob store (durably, before the commit): sha256 → key."""
+    distinct = {spool.sha256: spool for spool in spools}
+    keys = await asyncio.gather(
+        *(
+            blobs.put(spool.file, sha256, spool.size, spool.media_type)
+            for sha256, spool in distinct.items()
+        )
+    )
+    return dict(zip(distinct, keys, strict=True))
+
+
+def _table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def _columns(instance: Any) -> dict[str, Any]:
+    return {column.key: getattr(instance, column.key) for column in _table(type(instance)).columns}
+
+
+def _rows(app: Application, attachments: list[tuple[ReceivedAttachment, str]]) -> list[Insert]:
+    """The inserts of one accepted application, parents first."""
+    rows: list[Insert] = [(_table(Application), _columns(app))]
+    for attachment, key in attachments:
+        spool = attachment.spool
+        rows.append(
+            (
+                _table(Attachment),
+                {
+                    "id": uuid.uuid4(),
+                    "application_id": app.id,
+                    "attachment_id": attachment.attachment_id,
+                    "filename": attachment.filename,
+                    "media_type": spool.media_type,
+                    "purpose": attachment.purpose,
+                    "size": spool.size,
+                    "sha256": spool.sha256,
+                    "sha512": spool.sha512,
+                    "blob_key": key,
+                },
+            )
+        )
+    rows.append(
+        (
+            _table(StatusEvent),
+            {"application_id": app.id, "at": app.received_at, "status": RECEIVED, "detail": {}},
+        )
+    )
+    rows.append(
+        (
+            outbox_table(),
+            message_row(
+                exchange=INTAKE_EXCHANGE,
+                routing_key="application.received",
+                type="application.received",
+                payload=received_event(app, attachments),
+            ),
+        )
+    )
+    return rows
+
+
+def _inline_attachments(submission: Submission) -> list[ReceivedAttachment]:
+    """The attachments the document carried inline (`anlage/inhalt`), as stored attachments.
+
+    Each is named by its `anlageId`, or by its position (`anlage-<n>`) when it has none.
+    """
+    inline = submission.inline
+    if inline is None or not inline.spools:
+        return []
+    form = submission.application.form
+    found = []
+    for index, ref in enumerate(form.attachment_refs(submission.application.record), start=1):
+        content = ref.get("inhalt")
+        if not isinstance(content, dict):
+            continue
+        spool = inline.spools[content["sha256"]]
+        filename = ref.get("dateiname")
+        if filename:
+            spool.media_type = mimetypes.guess_type(filename)[0] or spool.media_type
+        found.append(
+            ReceivedAttachment(
+                attachment_id=str(ref.get("anlageId") or f"anlage-{index}"),
+                spool=spool,
+                filename=filename,
+                purpose="attachment",
+            )
+        )
+    return found
 
 
 def received_event(app: Application, rows: list[tuple[Any, str]]) -> dict[str, Any]:

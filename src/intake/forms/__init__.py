@@ -20,7 +20,14 @@ from pydantic import BaseModel
 
 from intake.forms import hundeanmeldung, wohngeld
 from intake.forms.rules import RuleViolation, get, message_type_rule, shared_rules
-from intake.forms.xmlmodel import XmlRoot, record_from_xml, record_to_xml
+from intake.forms.xmlmodel import (
+    BinaryHook,
+    RecordReader,
+    XmlRoot,
+    record_from_xml,
+    record_to_xml,
+    replace_binary,
+)
 
 __all__ = [
     "FORMS",
@@ -82,9 +89,19 @@ class FormSpec:
             raise TypeError(f"{self.model.__name__} does not describe an XÖV message")
         return self.model
 
-    def record_from_xml(self, root: etree._Element) -> dict[str, Any]:
+    def record_from_xml(
+        self, root: etree._Element, binary: BinaryHook | None = None
+    ) -> dict[str, Any]:
         """The JSON-shaped record of a schema-valid message."""
-        return record_from_xml(root, self._root_model)
+        return record_from_xml(root, self._root_model, binary)
+
+    def record_reader(self, binary: BinaryHook | None = None) -> RecordReader:
+        """A reader that builds the record one child of the root at a time (streaming)."""
+        return RecordReader(self._root_model, binary)
+
+    def replace_binary(self, record: dict[str, Any], binary: BinaryHook) -> None:
+        """Hand every Base64 value of a record to `binary` and keep what it returns instead."""
+        replace_binary(record, self._root_model, binary)
 
     def record_to_xml(self, record: dict[str, Any] | BaseModel) -> bytes:
         """The XML message of a record or model; a dict is validated first, then kept verbatim."""

@@ -20,7 +20,7 @@ from intake.forms.basis import (
 )
 from intake.forms.rules import RuleViolation, as_date, get, pointer
 from intake.forms.simpletypes import Betrag, Datum, Name, Uuid, lexical
-from intake.forms.xmlmodel import JSON_ONLY, XML_ATTRIBUTE, XmlModel, XmlRoot
+from intake.forms.xmlmodel import BASE64_BINARY, JSON_ONLY, XML_ATTRIBUTE, XmlModel, XmlRoot
 
 NAMESPACE = "urn:eantrag:xoev:wohngeld:1.0"
 ROOT = "wohngeld.mietzuschussAntrag.0101"
@@ -39,6 +39,30 @@ Dateiname = Annotated[
         min_length=1,
         max_length=255,
         pattern=rf'^{_FILE_CHAR}([^/\\:*?"<>|\r\n]*{_FILE_CHAR})?$',
+    ),
+]
+
+
+INHALT_MAX_BYTES = 6 * 1024 * 1024
+"""Cap of an inline attachment: its Base64 (8 MiB) stays under libxml2's 10 MB text limit."""
+# XSD base64Binary without whitespace: the bits a final quantum leaves unused must be zero.
+BASE64 = (
+    r"^(?:[A-Za-z0-9+/]{4})*"
+    r"(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$"
+)
+Inhalt = Annotated[
+    str,
+    StringConstraints(min_length=4, max_length=INHALT_MAX_BYTES // 3 * 4, pattern=BASE64),
+    BASE64_BINARY,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "contentEncoding": "base64",
+            "minLength": 4,
+            "maxLength": INHALT_MAX_BYTES // 3 * 4,
+            "pattern": BASE64,
+            "description": "The file itself: Base64 without line breaks, at most 6 MiB decoded.",
+        }
     ),
 ]
 
@@ -103,11 +127,12 @@ class Erklaerungen(WohngeldModel):
 
 
 class Anlage(WohngeldModel):
-    """An announced proof; its bytes travel as the FIT-Connect attachment `anlageId`."""
+    """A proof: its bytes travel as the FIT-Connect attachment `anlageId`, or inline in `inhalt`."""
 
     art: Anlageart
     dateiname: Dateiname
     anlageId: Uuid | None = None
+    inhalt: Inhalt | None = None
 
 
 class WohngeldAntrag(XmlRoot):

@@ -8,13 +8,16 @@ declares a local element does. Fields marked `XML_ATTRIBUTE` are attributes, fie
 
 A *record* is the JSON-shaped dict of a form: strings, booleans, integers, lists, dicts. Values keep
 their lexical form (a Betrag stays "845.00"), absent elements are absent keys, and an empty list is
-the same as an absent one.
+the same as an absent one. Binary content (`BASE64_BINARY`, xs:base64Binary) is Base64 without
+whitespace in JSON; readers may hand it to a `binary` hook instead, which decides what the record
+holds in its place (intake stores the bytes apart and keeps a reference).
 """
 
 from __future__ import annotations
 
 import types
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -40,6 +43,13 @@ XML_ATTRIBUTE = _Marker("XML_ATTRIBUTE")
 
 JSON_ONLY = _Marker("JSON_ONLY")
 """Annotated metadata: the field exists only in JSON (it names the form there)."""
+
+BASE64_BINARY = _Marker("BASE64_BINARY")
+"""Annotated metadata: the value is xs:base64Binary (whitespace in XML is not part of it)."""
+
+BinaryHook = Callable[[str], Any]
+"""Takes the Base64 text of a binary value (from XML with any whitespace still in it) and returns
+what the record holds in its place."""
 
 
 class XmlModel(BaseModel):
@@ -79,6 +89,7 @@ class Kind(Enum):
     LEXICAL = "lexical"  # dates, times, decimals: whitespace-collapsed by XSD, so trimmed
     BOOLEAN = "boolean"
     INTEGER = "integer"
+    BASE64 = "base64"  # xs:base64Binary: every whitespace character dropped
     MODEL = "model"
 
 
@@ -95,6 +106,7 @@ class Slot:
     model: type[XmlModel] | None
     namespace: str
     prefix: str
+    max_items: int | None = None  # of a repeated element, as the model (and the XSD) caps it
 
 
 @cache
@@ -107,8 +119,11 @@ def slots(model: type[XmlModel]) -> tuple[Slot, ...]:
         json_only = JSON_ONLY in info.metadata
         owner = _declaring_class(model, name)
         namespace = "" if attribute else owner.xml_namespace
-        repeated, target = _unwrap(info.annotation)
+        repeated, target, markers = _unwrap(info.annotation)
         nested = target if isinstance(target, type) and issubclass(target, XmlModel) else None
+        kind = Kind.MODEL if nested else _kind_of(target)
+        if BASE64_BINARY in markers or BASE64_BINARY in info.metadata:
+            kind = Kind.BASE64
         result.append(
             Slot(
                 key=key,
@@ -116,10 +131,11 @@ def slots(model: type[XmlModel]) -> tuple[Slot, ...]:
                 attribute=attribute,
                 json_only=json_only,
                 repeated=repeated,
-                kind=Kind.MODEL if nested else _kind_of(target),
+                kind=kind,
                 model=nested,
                 namespace=namespace,
                 prefix="" if attribute else owner.xml_prefix,
+                max_items=_max_items(info.metadata) if repeated else None,
             )
         )
     return tuple(result)
@@ -133,12 +149,19 @@ def _declaring_class(model: type[XmlModel], field: str) -> type[XmlModel]:
     raise LookupError(field)  # pragma: no cover - every field is declared somewhere
 
 
-def _unwrap(annotation: Any) -> tuple[bool, Any]:
-    """(repeated, item type) with Optional and Annotated peeled off."""
+def _max_items(metadata: list[Any]) -> int | None:
+    caps = [m.max_length for m in metadata if isinstance(getattr(m, "max_length", None), int)]
+    return min(caps) if caps else None
+
+
+def _unwrap(annotation: Any) -> tuple[bool, Any, list[Any]]:
+    """(repeated, item type, Annotated metadata) with Optional and Annotated peeled off."""
     repeated = False
+    markers: list[Any] = []
     while True:
         origin = get_origin(annotation)
         if origin is Annotated:
+            markers.extend(annotation.__metadata__)
             annotation = get_args(annotation)[0]
         elif origin in (Union, types.UnionType):
             members = [arg for arg in get_args(annotation) if arg is not type(None)]
@@ -149,7 +172,7 @@ def _unwrap(annotation: Any) -> tuple[bool, Any]:
             repeated = True
             annotation = get_args(annotation)[0]
         else:
-            return repeated, annotation
+            return repeated, annotation, markers
 
 
 def _kind_of(target: Any) -> Kind:
@@ -189,44 +212,152 @@ def nsmap(model: type[XmlModel]) -> dict[str, str]:
 # --------------------------------------------------------------------------- XML → record
 
 
-def record_from_xml(element: etree._Element, model: type[XmlRoot]) -> dict[str, Any]:
+def record_from_xml(
+    element: etree._Element, model: type[XmlRoot], binary: BinaryHook | None = None
+) -> dict[str, Any]:
     """The record of a schema-valid message; the root must be the model's root element."""
-    expected = etree.QName(model.xml_namespace, model.xml_root)
-    if element.tag != expected.text:
-        raise ValueError(f"expected the root element {expected.text}, got {element.tag}")
-    record: dict[str, Any] = {"$schema": model.xml_namespace}
-    record.update(_read(element, model))
-    return record
+    reader = RecordReader(model, binary)
+    reader.check_root(element)
+    for child in element.iterchildren(tag=etree.Element):
+        reader.add(child)
+    return reader.finish(element)
 
 
-def _read(element: etree._Element, model: type[XmlModel]) -> dict[str, Any]:
+@dataclass
+class RecordReader:
+    """Builds the record of a message one child of the root at a time.
+
+    A streaming parser hands each child over as soon as its end tag is read and may then discard
+    it, so a large message never stands in memory as a whole tree. The root's own attributes are
+    read by `finish()`. A repeated child beyond the model's cap is refused at once: the schema
+    refuses the message anyway, and the record of a hostile document must not grow unbounded.
+    """
+
+    model: type[XmlRoot]
+    binary: BinaryHook | None = None
+    _record: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def root_tag(self) -> str:
+        return _root_tag(self.model)
+
+    @property
+    def child_tags(self) -> tuple[str, ...]:
+        """The tags a child of the root can have."""
+        return tuple(_element_slots(self.model))
+
+    def add(self, child: etree._Element) -> None:
+        _read_child(self._record, child, _element_slots(self.model), self.root_tag, self.binary)
+
+    def check_root(self, root: etree._Element) -> None:
+        if root.tag != self.root_tag:
+            raise ValueError(f"expected the root element {self.root_tag}, got {root.tag}")
+
+    def finish(self, root: etree._Element) -> dict[str, Any]:
+        self.check_root(root)
+        record: dict[str, Any] = {"$schema": self.model.xml_namespace}
+        record.update(_attributes(root, self.model))
+        record.update(self._record)
+        return record
+
+
+@cache
+def _root_tag(model: type[XmlRoot]) -> str:
+    tag: str = etree.QName(model.xml_namespace, model.xml_root).text
+    return tag
+
+
+@cache
+def _element_slots(model: type[XmlModel]) -> dict[str, Slot]:
+    return {slot.tag: slot for slot in slots(model) if not (slot.json_only or slot.attribute)}
+
+
+@cache
+def _attribute_slots(model: type[XmlModel]) -> tuple[Slot, ...]:
+    return tuple(slot for slot in slots(model) if slot.attribute)
+
+
+def _attributes(element: etree._Element, model: type[XmlModel]) -> dict[str, Any]:
     record: dict[str, Any] = {}
-    children: dict[str, Slot] = {}
-    for slot in slots(model):
-        if slot.json_only:
-            continue
-        if slot.attribute:
+    attributes = _attribute_slots(model)
+    if attributes and len(element.attrib):
+        for slot in attributes:
             value = element.get(slot.tag)
             if value is not None:
                 record[slot.key] = _leaf(value, slot.kind)
-        else:
-            children[slot.tag] = slot
-    for child in element.iterchildren(tag=etree.Element):
-        target = children.get(child.tag)
-        if target is None:
-            raise ValueError(f"unexpected element {child.tag} in {element.tag}")
-        if target.model is not None:
-            value = _read(child, target.model)
-        else:
-            # itertext: a comment inside a value must not cut it short
-            value = _leaf("".join(child.itertext()), target.kind)
-        if target.repeated:
-            record.setdefault(target.key, []).append(value)
-        elif target.key in record:
-            raise ValueError(f"{child.tag} occurs more than once in {element.tag}")
-        else:
-            record[target.key] = value
     return record
+
+
+def _read(
+    element: etree._Element, model: type[XmlModel], binary: BinaryHook | None
+) -> dict[str, Any]:
+    record = _attributes(element, model) if _attribute_slots(model) else {}
+    children = _element_slots(model)
+    for child in element.iterchildren(tag=etree.Element):
+        _read_child(record, child, children, element, binary)
+    return record
+
+
+_TEXT = Kind.TEXT
+_BASE64 = Kind.BASE64
+
+
+def _read_child(
+    record: dict[str, Any],
+    child: etree._Element,
+    children: dict[str, Slot],
+    parent: etree._Element | str,
+    binary: BinaryHook | None,
+) -> None:
+    # Runs once per element of every application: kept lean on purpose.
+    target = children.get(child.tag)
+    if target is None:
+        raise ValueError(f"unexpected element {child.tag} in {_tag_of(parent)}")
+    key = target.key
+    items: list[Any] | None = None
+    if target.repeated:
+        items = record.get(key)
+        if items is None:
+            items = record[key] = []
+        elif target.max_items is not None and len(items) >= target.max_items:
+            raise ValueError(f"{child.tag} occurs more than {target.max_items} times")
+    elif key in record:
+        raise ValueError(f"{child.tag} occurs more than once in {_tag_of(parent)}")
+    if target.model is not None:
+        value: Any = _read(child, target.model, binary)
+    else:
+        # itertext: a comment inside a value must not cut it short
+        text = (child.text or "") if len(child) == 0 else "".join(child.itertext())
+        kind = target.kind
+        if kind is _TEXT:
+            value = text
+        elif kind is _BASE64 and binary is not None:
+            value = binary(text)  # whitespace and all: the hook decodes
+        else:
+            value = _leaf(text, kind)
+    if items is not None:
+        items.append(value)
+    else:
+        record[key] = value
+
+
+def _tag_of(parent: etree._Element | str) -> str:
+    return parent if isinstance(parent, str) else str(parent.tag)
+
+
+def replace_binary(record: dict[str, Any], model: type[XmlModel], binary: BinaryHook) -> None:
+    """Hand every binary value of a record (from JSON) to `binary`, in place."""
+    for slot in slots(model):
+        value = record.get(slot.key)
+        if value is None:
+            continue
+        items = value if slot.repeated else [value]
+        if slot.model is not None:
+            for item in items:
+                replace_binary(item, slot.model, binary)
+        elif slot.kind is Kind.BASE64:
+            replaced = [binary(item) for item in items]
+            record[slot.key] = replaced if slot.repeated else replaced[0]
 
 
 def _leaf(text: str, kind: Kind) -> Any:
@@ -241,6 +372,9 @@ def _leaf(text: str, kind: Kind) -> Any:
         raise ValueError(f"not an xs:boolean: {text!r}")
     if kind is Kind.INTEGER:
         return int(text)
+    if kind is Kind.BASE64:
+        # No copy when there is no whitespace (str.split and str.join both short-cut that).
+        return "".join(text.split())
     return text
 
 

@@ -1,0 +1,346 @@
+"""End to end: applications per second from POST to filed case, sustained, and proof that none
+was lost.
+
+    python -m bench pipeline [--backend postgresql|sqlite|both] [--seconds 60] [--concurrency 32]
+
+`postgresql`: PostgreSQL and RabbitMQ (a database and a virtual host of their own), one process
+per role as in a scaled deployment — `eantrag serve --no-workers` and `eantrag worker` for the
+outbox relay, the router, the e-Akte (casefile), the citizen's status and the triage desk.
+`sqlite`: the embedded default — one `eantrag serve` process with every worker, SQLite and the
+in-database queue. Both durable as configured by default (PostgreSQL `synchronous_commit=on`,
+persistent messages on quorum queues with publisher confirms, SQLite WAL with
+`synchronous=FULL`; blobs fsynced before the commit that refers to them).
+
+Each run: import the demo directory (routing needs the authorities), warm up, then POST for
+`--seconds` at a fixed concurrency while counting filed cases (`casefile_vorgaenge`) every second.
+Then wait for the backlog to drain and count: every 202 must be one application, one routing
+decision and one filed case — nothing lost, nothing twice. The baseline in the same run is the
+same server's intake alone (202/s of the POSTs), so the ratio says how much of the intake rate
+the whole pipeline keeps up with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench import load
+from bench.generate import EXAMPLES, WOHNGELD, smallest
+from bench.report import RESULTS, machine, print_table, write_report
+from bench.services import (
+    Process,
+    amqp_vhost,
+    eantrag,
+    free_port,
+    pg_database,
+    processes,
+    service_env,
+    wait_http,
+)
+
+WORKERS = ["outbox-relay", "router", "casefile", "status", "triage"]
+COUNTS = {
+    "applications": "SELECT count(*) FROM applications",
+    "decisions": "SELECT count(*) FROM routing_decisions",
+    "filed": "SELECT count(*) FROM casefile_vorgaenge",
+    "outbox": "SELECT count(*) FROM outbox",
+}
+
+
+def template() -> bytes:
+    return WOHNGELD.record_to_xml(smallest())
+
+
+def _when(value: datetime | str) -> datetime:
+    """A timestamp as the driver gives it (SQLite: ISO text, naive UTC)."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+class Counter:
+    """Counts rows of the pipeline's tables over one connection."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_async_engine(url)
+
+    async def counts(self, which: tuple[str, ...] = tuple(COUNTS)) -> dict[str, int]:
+        async with self.engine.connect() as conn:
+            found = {}
+            for name in which:
+                try:
+                    found[name] = int((await conn.scalar(text(COUNTS[name]))) or 0)
+                except Exception:
+                    await conn.rollback()
+                    found[name] = -1
+            return found
+
+    async def latencies(self) -> dict[str, float | None]:
+        """POST → filed, from the case's own timestamps (received_at, filed_at)."""
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(text("SELECT received_at, filed_at FROM casefile_vorgaenge"))
+            ).all()
+        spans = sorted(
+            (_when(filed) - _when(received)).total_seconds() * 1000 for received, filed in rows
+        )
+        if not spans:
+            return {"p50_ms": None, "p99_ms": None}
+        return {
+            "p50_ms": spans[len(spans) // 2],
+            "p99_ms": spans[min(len(spans) - 1, int(len(spans) * 0.99))],
+        }
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def _drive(
+    url: str, db_url: str, args: argparse.Namespace, ids: list[str], log_dir: Path
+) -> tuple[load.LoadResult, list[tuple[float, int]], float]:
+    """Load for `--seconds`, sampling the filed count every second; returns the load result,
+    the samples and how long the backlog then took to drain."""
+    body = template()
+    make = load.unique_bodies(body)
+    headers = {"content-type": "application/xml"}
+    counter = Counter(db_url)
+    samples: list[tuple[float, int]] = []
+    try:
+        started = time.perf_counter()
+
+        async def sample() -> None:
+            while True:
+                filed = (await counter.counts(("filed",)))["filed"]
+                samples.append((time.perf_counter() - started, filed))
+                await asyncio.sleep(1.0)
+
+        sampler = asyncio.create_task(sample())
+        if load.have_wrk() and not args.no_wrk:
+            result = await asyncio.to_thread(
+                load.wrk_closed_loop,
+                url,
+                body,
+                "application/xml",
+                concurrency=args.concurrency,
+                seconds=args.seconds,
+                ids=log_dir / "ids",
+            )
+            ids += await asyncio.to_thread(_read_ids, log_dir)
+        else:
+            result = await load.closed_loop(
+                url, make, headers, concurrency=args.concurrency, seconds=args.seconds, ids=ids
+            )
+        sampler.cancel()
+        load_end = time.perf_counter()
+        samples.append((load_end - started, (await counter.counts(("filed",)))["filed"]))
+        # drain: until nothing moves any more
+        last, still = -1, 0
+        while still < args.patience:
+            counts = await counter.counts(("applications", "filed"))
+            if counts["filed"] >= counts["applications"]:
+                break
+            still = still + 1 if counts["filed"] == last else 0
+            last = counts["filed"]
+            await asyncio.sleep(1.0)
+        drained = time.perf_counter() - load_end
+    finally:
+        await counter.close()
+    return result, samples, drained
+
+
+def _read_ids(log_dir: Path) -> list[str]:
+    return [i for path in log_dir.glob("ids.*") for i in path.read_text().split()]
+
+
+def _warm_up(url: str, db_url: str, ids: list[str]) -> int:
+    """A few seconds of load, then wait until it is all filed: the measurement starts clean."""
+
+    async def go() -> int:
+        make = load.unique_bodies(template())
+        result = await load.closed_loop(
+            url, make, {"content-type": "application/xml"}, concurrency=8, seconds=3, ids=ids
+        )
+        counter = Counter(db_url)
+        try:
+            for _ in range(120):
+                counts = await counter.counts(("applications", "filed"))
+                if counts["filed"] >= counts["applications"]:
+                    break
+                await asyncio.sleep(0.5)
+        finally:
+            await counter.close()
+        return result.ok
+
+    return asyncio.run(go())
+
+
+def _import_directory(env: dict[str, str], log_dir: Path) -> None:
+    subprocess.run(
+        eantrag("directory", "import", str(EXAMPLES / "directory-sachsen.xml")),
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+
+
+def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp, processes() as started:
+        log_dir = Path(tmp)
+        port = free_port()
+        if backend == "postgresql":
+            with pg_database() as db_url, amqp_vhost() as amqp_url:
+                env = service_env(
+                    database_url=db_url,
+                    amqp_url=amqp_url,
+                    blob_url=(log_dir / "blobs").as_uri(),
+                    data_dir=str(log_dir),
+                )
+                _import_directory(env, log_dir)
+                api = Process(
+                    "api", eantrag("serve", "--no-workers", "--port", str(port)), env, log_dir
+                )
+                started.append(api)
+                for name in WORKERS:
+                    started.append(Process(name, eantrag("worker", name), env, log_dir))
+                return _measure(backend, api, started, port, db_url, args, log_dir)
+        data_dir = log_dir / "data"
+        env = service_env(data_dir=str(data_dir))
+        db_url = f"sqlite+aiosqlite:///{(data_dir / 'eantrag.db').resolve()}"
+        data_dir.mkdir()
+        subprocess.run(
+            eantrag("db", "upgrade"), env=env, check=True, capture_output=True, timeout=300
+        )
+        _import_directory(env, log_dir)
+        api = Process("serve", eantrag("serve", "--port", str(port)), env, log_dir)
+        started.append(api)
+        return _measure(backend, api, started, port, db_url, args, log_dir)
+
+
+def _measure(
+    backend: str,
+    api: Process,
+    started: list[Process],
+    port: int,
+    db_url: str,
+    args: argparse.Namespace,
+    log_dir: Path,
+) -> dict[str, Any]:
+    base = f"http://127.0.0.1:{port}"
+    wait_http(base + "/readyz", api)
+    url = base + "/v1/applications"
+    ids: list[str] = []
+    print(f"-- {backend}: warm-up", file=sys.stderr)
+    warm = _warm_up(url, db_url, ids)
+    print(f"-- {backend}: {args.seconds:g} s of load", file=sys.stderr)
+    result, samples, drained = asyncio.run(_drive(url, db_url, args, ids, log_dir))
+    dead = [p.name for p in started if not p.alive()]
+
+    async def final() -> tuple[dict[str, int], dict[str, float | None], set[str], int]:
+        counter = Counter(db_url)
+        try:
+            async with counter.engine.connect() as conn:
+                filed_ids = [
+                    str(i)
+                    for i in (
+                        await conn.scalars(text("SELECT application_id FROM casefile_vorgaenge"))
+                    ).all()
+                ]
+            return (
+                await counter.counts(),
+                await counter.latencies(),
+                set(filed_ids),
+                len(filed_ids) - len(set(filed_ids)),
+            )
+        finally:
+            await counter.close()
+
+    counts, latency, filed_ids, twice = asyncio.run(final())
+    missing = [i for i in ids if i not in filed_ids]
+    window = [s for s in samples if s[0] <= args.seconds + 0.5]
+    filed_rate = (
+        (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
+        if len(window) > 1 and window[-1][0] > window[0][0]
+        else 0.0
+    )
+    return {
+        "backend": backend,
+        "tool": result.tool,
+        "seconds": result.seconds,
+        "concurrency": args.concurrency,
+        "intake_per_second": result.rate,
+        "filed_per_second": filed_rate,
+        "ratio_vs_intake": filed_rate / result.rate if result.rate else None,
+        "post_p50_ms": result.p50_ms,
+        "post_p99_ms": result.p99_ms,
+        "filed_p50_ms": latency["p50_ms"],
+        "filed_p99_ms": latency["p99_ms"],
+        "drain_seconds": drained,
+        "accepted": len(ids),
+        "accepted_in_warm_up": warm,
+        "failed_posts": result.failed,
+        "applications": counts["applications"],
+        "decisions": counts["decisions"],
+        "filed": counts["filed"],
+        "outbox_left": counts["outbox"],
+        "accepted_not_filed": len(missing),
+        "filed_twice": twice,
+        # every 202 became a filed case, once; and every stored application too (a request
+        # still in flight when the load stopped is stored and filed without its 202 counted)
+        "none_lost": not missing and not twice and counts["applications"] == counts["filed"],
+        "dead_processes": dead,
+        "samples": samples,
+    }
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench pipeline")
+    parser.add_argument("--backend", choices=["postgresql", "sqlite", "both"], default="both")
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--patience", type=int, default=30, help="s without progress to give up")
+    parser.add_argument("--no-wrk", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS / "pipeline.json")
+    args = parser.parse_args(argv)
+
+    backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
+    rows = [run_backend(backend, args) for backend in backends]
+    print_pipeline(rows)
+    write_report(
+        args.out,
+        {
+            "benchmark": "pipeline",
+            "command": "python -m bench pipeline " + " ".join(argv),
+            "machine": machine(),
+            "baseline": "the same server's intake (202/s of the POSTs) in the same run",
+            "rows": rows,
+        },
+    )
+    return 0 if all(r["none_lost"] for r in rows) else 1
+
+
+def print_pipeline(rows: list[dict[str, Any]]) -> None:
+    print_table(
+        rows,
+        [
+            ("backend", "backend", "{}"),
+            ("POST 202/s", "intake_per_second", "{:.0f}"),
+            ("filed/s", "filed_per_second", "{:.0f}"),
+            ("× intake", "ratio_vs_intake", "{:.2f}"),
+            ("POST p99 ms", "post_p99_ms", "{:.0f}"),
+            ("filed p50 ms", "filed_p50_ms", "{:.0f}"),
+            ("filed p99 ms", "filed_p99_ms", "{:.0f}"),
+            ("drain s", "drain_seconds", "{:.0f}"),
+            ("202s", "accepted", "{}"),
+            ("filed", "filed", "{}"),
+            ("none lost", "none_lost", "{}"),
+        ],
+    )

@@ -1,0 +1,58 @@
+"""Summaries of py-spy's raw output (`py-spy record -f raw`): where a process spends its time.
+
+Each line of the raw format is a `;`-separated stack (outermost first) and a sample count. The
+summary gives the functions with the most samples on top of the stack (self) and anywhere in it
+(inclusive), so that a benchmark report names its hot path without a flame graph viewer.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+
+def _frame(raw: str) -> str:
+    # "function (path/to/module.py:123)" → "function (module.py)"
+    name, _, where = raw.partition(" (")
+    module = where.rsplit(":", 1)[0].rsplit("/", 1)[-1].rstrip(")")
+    return f"{name} ({module})" if module else name
+
+
+def summarize(raw: str, out: Path | None = None, top: int = 25) -> list[dict[str, Any]]:
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        samples = int(count)
+        total += samples
+        frames = [_frame(f) for f in stack.split(";") if f]
+        if not frames:
+            continue
+        own[frames[-1]] += samples
+        for frame in set(frames):
+            inclusive[frame] += samples
+    if not total:
+        return []
+    rows = [
+        {
+            "function": name,
+            "self_pct": 100 * own[name] / total,
+            "total_pct": 100 * inclusive[name] / total,
+        }
+        for name, _ in inclusive.most_common()
+        if own[name] or inclusive[name] / total > 0.02
+    ]
+    by_self = sorted(rows, key=lambda r: -r["self_pct"])[:top]
+    by_total = sorted(rows, key=lambda r: -r["total_pct"])[: top * 2]
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        lines = [f"{total} samples", "", "self %  total %  function"]
+        lines += [f"{r['self_pct']:6.1f}  {r['total_pct']:7.1f}  {r['function']}" for r in by_self]
+        lines += ["", "by inclusive time:"]
+        lines += [f"{r['self_pct']:6.1f}  {r['total_pct']:7.1f}  {r['function']}" for r in by_total]
+        out.write_text("\n".join(lines) + "\n")
+    return by_self
