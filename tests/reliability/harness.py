@@ -230,7 +230,7 @@ class Load:
     stack: Stack
     total: int
     concurrency: int = 48
-    deadline: float = 240.0
+    deadline: float = 420.0  # generous: a loaded 2-core machine submits at 30-60/s
     acknowledged: dict[str, str] = field(default_factory=dict)  # application id → sha256
     keys: dict[str, str] = field(default_factory=dict)  # idempotency key → application id
     failures: int = 0
