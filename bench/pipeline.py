@@ -143,7 +143,7 @@ async def _drive(
         samples.append((load_end - started, (await counter.counts(("filed",)))["filed"]))
         # drain: until nothing moves any more
         last, still = -1, 0
-        while still < args.patience:
+        while still < args.patience and time.perf_counter() - load_end < args.max_drain:
             counts = await counter.counts(("applications", "filed"))
             if counts["filed"] >= counts["applications"]:
                 break
@@ -307,6 +307,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--patience", type=int, default=30, help="s without progress to give up")
+    parser.add_argument("--max-drain", type=float, default=180, help="s to wait for the backlog")
     parser.add_argument("--no-wrk", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS / "pipeline.json")
     args = parser.parse_args(argv)
