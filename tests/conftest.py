@@ -170,3 +170,23 @@ def break_postcode(document: bytes) -> bytes:
 def blob_files(settings: Settings) -> list[Path]:
     root = settings.data_dir / "blobs"
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+async def purge_queues(url: str, *queues: str, delete: bool = False) -> None:
+    """Empty (or delete) RabbitMQ queues that tests share; a missing queue is skipped."""
+    import aio_pika
+    from aio_pika.exceptions import ChannelClosed
+
+    connection = await aio_pika.connect(url)
+    async with connection:
+        for name in queues:
+            channel = await connection.channel()
+            try:
+                queue = await channel.declare_queue(name, passive=True)
+            except ChannelClosed:
+                continue
+            if delete:
+                await queue.delete(if_unused=False, if_empty=False)
+            else:
+                await queue.purge()
+            await channel.close()

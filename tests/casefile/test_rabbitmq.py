@@ -5,7 +5,6 @@ Authority ids get a per-test suffix, so each test has inbox queues of its own.""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -15,7 +14,6 @@ from pathlib import Path
 import aio_pika
 import httpx
 import pytest
-from aio_pika.exceptions import ChannelClosed
 from sqlalchemy import select
 
 from casefile.models import Akte
@@ -33,7 +31,7 @@ from eantrag.settings import Settings
 from eantrag.wiring import open_pipeline
 from routing.xzufi import read_xzufi
 from tests.casefile.support import PIPELINE, authority_message, case_count, outgoing, status_of
-from tests.conftest import AMQP_TEST_URL, need_service, truncate_all
+from tests.conftest import AMQP_TEST_URL, need_service, purge_queues, truncate_all
 from tests.routing.support import DIRECTORY, WOHNGELD, import_batch, wait_for, workers
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
@@ -49,29 +47,12 @@ async def _reachable() -> bool:
     return True
 
 
-async def purge(*queues: str, delete: bool = False) -> None:
-    connection = await aio_pika.connect(AMQP_TEST_URL)
-    async with connection:
-        for name in queues:
-            channel = await connection.channel()
-            try:
-                queue = await channel.declare_queue(name, passive=True)
-            except ChannelClosed:
-                continue
-            if delete:
-                await queue.delete(if_unused=False, if_empty=False)
-            else:
-                await queue.purge()
-            with contextlib.suppress(Exception):
-                await channel.close()
-
-
 @pytest.fixture
 async def amqp_runtime(pg_database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Runtime, str]]:
     if not await _reachable():
         need_service(f"RabbitMQ at {AMQP_TEST_URL}", "start it with: rabbitmq-server -detached")
     await truncate_all(pg_database_url)
-    await purge(*SHARED_QUEUES)
+    await purge_queues(AMQP_TEST_URL, *SHARED_QUEUES)
     suffix = uuid.uuid4().hex[:8]
     settings = Settings(
         data_dir=tmp_path,
@@ -96,8 +77,10 @@ async def amqp_runtime(pg_database_url: str, tmp_path: Path) -> AsyncIterator[tu
     finally:
         await runtime.close()
         queues = [authority_queue(a) for a in report.authority_ids]
-        await purge(*queues, *(dead_letter_queue(q) for q in queues), delete=True)
-        await purge(*SHARED_QUEUES)
+        await purge_queues(
+            AMQP_TEST_URL, *queues, *(dead_letter_queue(q) for q in queues), delete=True
+        )
+        await purge_queues(AMQP_TEST_URL, *SHARED_QUEUES)
 
 
 async def test_every_example_is_filed_through_rabbitmq(

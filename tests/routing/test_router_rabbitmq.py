@@ -18,7 +18,6 @@ import aio_pika
 import httpx
 import orjson
 import pytest
-from aio_pika.exceptions import ChannelClosed
 from sqlalchemy import func, select
 
 from eantrag.app import create_app
@@ -39,7 +38,7 @@ from eantrag.wiring import open_pipeline
 from routing.directory import DirectoryBatch
 from routing.models import RoutingDecision
 from routing.xzufi import read_xzufi
-from tests.conftest import AMQP_TEST_URL, need_service, truncate_all
+from tests.conftest import AMQP_TEST_URL, need_service, purge_queues, truncate_all
 from tests.routing.support import (
     CHEMNITZ,
     DIRECTORY,
@@ -102,22 +101,6 @@ def amqp_url() -> Iterator[str]:
         _ctl("delete_vhost", vhost)
 
 
-async def purge(url: str, *queues: str, delete: bool = False) -> None:
-    connection = await aio_pika.connect(url)
-    async with connection:
-        for name in queues:
-            channel = await connection.channel()
-            try:
-                queue = await channel.declare_queue(name, passive=True)
-            except ChannelClosed:
-                continue
-            if delete:
-                await queue.delete(if_unused=False, if_empty=False)
-            else:
-                await queue.purge()
-            await channel.close()
-
-
 async def drain(
     url: str, queue: str, expected: int, within: float = 60
 ) -> list[aio_pika.abc.AbstractIncomingMessage]:
@@ -168,7 +151,7 @@ async def amqp_runtime(
     pg_database_url: str, amqp_url: str, tmp_path: Path, suffix: str
 ) -> AsyncIterator[Runtime]:
     await truncate_all(pg_database_url)
-    await purge(amqp_url, *SHARED_QUEUES)
+    await purge_queues(amqp_url, *SHARED_QUEUES)
     settings = Settings(
         data_dir=tmp_path,
         database_url=pg_database_url,
@@ -185,8 +168,8 @@ async def amqp_runtime(
     finally:
         await runtime.close()
         queues = [authority_queue(a) for a in report.authority_ids]
-        await purge(amqp_url, *queues, *(dead_letter_queue(q) for q in queues), delete=True)
-        await purge(amqp_url, *SHARED_QUEUES)
+        await purge_queues(amqp_url, *queues, *(dead_letter_queue(q) for q in queues), delete=True)
+        await purge_queues(amqp_url, *SHARED_QUEUES)
 
 
 async def decisions(runtime: Runtime) -> int:
