@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import load
 from bench.generate import WOHNGELD, smallest, wohngeld_xml_unchecked
+from bench.profile import Recorder, cpu_seconds
 from bench.report import RESULTS, machine, print_table, write_report
 from bench.services import (
     Process,
@@ -74,7 +75,7 @@ async def outbox_depth(url: str) -> int:
 
 
 def measure_server(
-    name: str, base_url: str, args: argparse.Namespace, large: bytes | None
+    name: str, base_url: str, args: argparse.Namespace, large: bytes | None, pid: int
 ) -> list[dict[str, Any]]:
     url = base_url + "/v1/applications"
     body = template()
@@ -84,6 +85,7 @@ def measure_server(
     # warm-up: imports, schema compilation, connection pools
     asyncio.run(load.closed_loop(url, make, headers, concurrency=8, seconds=2))
 
+    cpu_before, started = cpu_seconds(pid), time.perf_counter()
     if load.have_wrk() and not args.no_wrk:
         closed = load.wrk_closed_loop(
             url, body, XML, concurrency=args.concurrency, seconds=args.seconds
@@ -92,7 +94,12 @@ def measure_server(
         closed = asyncio.run(
             load.closed_loop(url, make, headers, concurrency=args.concurrency, seconds=args.seconds)
         )
-    rows.append(_row(name, f"closed loop, {args.concurrency} connections", closed))
+    row = _row(name, f"closed loop, {args.concurrency} connections", closed)
+    # the server's CPU (100 % = one core): saturated, or waiting on something?
+    row["server_cpu_percent"] = (
+        100 * (cpu_seconds(pid) - cpu_before) / (time.perf_counter() - started)
+    )
+    rows.append(row)
 
     opened = asyncio.run(load.open_loop(url, make, headers, rate=args.rate, seconds=args.seconds))
     rows.append(_row(name, f"open loop, {args.rate:g}/s", opened))
@@ -167,7 +174,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         started.append(bare)
         wait_http(f"http://127.0.0.1:{port}/healthz", bare)
         print("-- bare endpoint", file=sys.stderr)
-        rows += measure_server("bare", f"http://127.0.0.1:{port}", args, large)
+        rows += measure_server("bare", f"http://127.0.0.1:{port}", args, large, bare.pid)
         bare.stop()
 
         with pg_database() as db_url, amqp_vhost() as amqp_url:
@@ -188,7 +195,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             wait_http(f"http://127.0.0.1:{port}/readyz", api)
             print("-- eantrag serve (PostgreSQL, RabbitMQ)", file=sys.stderr)
             profile = _start_profile(api, args, log_dir)
-            rows += measure_server("eantrag", f"http://127.0.0.1:{port}", args, large)
+            rows += measure_server("eantrag", f"http://127.0.0.1:{port}", args, large, api.pid)
             profiled = _stop_profile(profile, args)
             stored = asyncio.run(count_applications(db_url))
             accepted = sum(r["accepted"] for r in rows if r["server"] == "eantrag")
@@ -209,50 +216,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _start_profile(api: Process, args: argparse.Namespace, log_dir: Path) -> Any:
+def _start_profile(api: Process, args: argparse.Namespace, log_dir: Path) -> Recorder | None:
     if not args.profile:
         return None
-    import shutil
-    import subprocess
-
-    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not Path(spy).exists():
-        print("py-spy not installed; no profile", file=sys.stderr)
-        return None
-    out = log_dir / "profile.txt"
-    duration = int(args.seconds) + 4
-    proc = subprocess.Popen(
-        [
-            spy,
-            "record",
-            "-p",
-            str(api.pid),
-            "-f",
-            "raw",
-            "-o",
-            str(out),
-            "-r",
-            "250",
-            "-d",
-            str(duration),
-            "--nonblocking",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return proc, out
+    return Recorder(api.pid, args.seconds + 4, log_dir / "profile.txt", rate=250, gil=True)
 
 
-def _stop_profile(profile: Any, args: argparse.Namespace) -> list[dict[str, Any]] | None:
+def _stop_profile(
+    profile: Recorder | None, args: argparse.Namespace
+) -> list[dict[str, Any]] | None:
     if profile is None:
         return None
-    proc, out = profile
-    proc.wait(timeout=args.seconds * 4 + 60)
-    if not out.exists():
-        return None
-    from bench.profile import summarize
-
-    return summarize(out.read_text(), args.profile_out)
+    return profile.finish(args.profile_out, timeout=args.seconds * 4 + 60)
 
 
 def main(argv: list[str]) -> int:
@@ -262,7 +237,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--large", default="100m", help="size of the large upload ('' for none)")
     parser.add_argument("--no-wrk", action="store_true", help="httpx even if wrk is installed")
-    parser.add_argument("--profile", action="store_true", help="py-spy the API process")
+    parser.add_argument("--profile", action="store_true", help="py-spy the API process (the GIL holder)")
     parser.add_argument("--profile-out", type=Path, default=RESULTS / "http-profile.txt")
     parser.add_argument("--out", type=Path, default=RESULTS / "http.json")
     args = parser.parse_args(argv)
@@ -282,6 +257,7 @@ def main(argv: list[str]) -> int:
             ("202s", "accepted", "{}"),
             ("failed", "failed", "{}"),
             ("large s", "large_seconds", "{:.1f}"),
+            ("server CPU %", "server_cpu_percent", "{:.0f}"),
         ],
     )
     print(

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import load
 from bench.generate import EXAMPLES, WOHNGELD, smallest
+from bench.profile import Recorder, cpu_seconds
 from bench.report import RESULTS, machine, print_table, write_report
 from bench.services import (
     Process,
@@ -241,7 +242,25 @@ def _measure(
     print(f"-- {backend}: warm-up", file=sys.stderr)
     warm = _warm_up(url, db_url, ids)
     print(f"-- {backend}: {args.seconds:g} s of load", file=sys.stderr)
+    cpu_before = {p.name: cpu_seconds(p.pid) for p in started}
+    recorders = (
+        {p.name: Recorder(p.pid, args.seconds, log_dir / f"{p.name}.spy") for p in started}
+        if args.profile
+        else {}
+    )
+    load_started = time.perf_counter()
     result, samples, drained = asyncio.run(_drive(url, db_url, args, ids, log_dir))
+    # CPU over the load and the drain: which role is the bottleneck (100 % = one core)
+    busy = time.perf_counter() - load_started
+    cpu_percent = {
+        p.name: round(100 * (cpu_seconds(p.pid) - cpu_before[p.name]) / busy, 1) for p in started
+    }
+    profiles = {
+        name: recorder.finish(
+            RESULTS / f"pipeline-profile-{backend}-{name}.txt", timeout=args.seconds + 60
+        )
+        for name, recorder in recorders.items()
+    }
     dead = [p.name for p in started if not p.alive()]
 
     async def final() -> tuple[dict[str, int], dict[str, float | None], set[str], int]:
@@ -297,6 +316,8 @@ def _measure(
         # still in flight when the load stopped is stored and filed without its 202 counted)
         "none_lost": not missing and not twice and counts["applications"] == counts["filed"],
         "dead_processes": dead,
+        "cpu_percent_during_load_and_drain": cpu_percent,
+        "profiles": profiles,
         "samples": samples,
     }
 
@@ -309,6 +330,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--patience", type=int, default=30, help="s without progress to give up")
     parser.add_argument("--max-drain", type=float, default=180, help="s to wait for the backlog")
     parser.add_argument("--no-wrk", action="store_true")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy every process during the load (bench/results/pipeline-profile-*.txt)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "pipeline.json")
     args = parser.parse_args(argv)
 
@@ -345,3 +371,7 @@ def print_pipeline(rows: list[dict[str, Any]]) -> None:
             ("none lost", "none_lost", "{}"),
         ],
     )
+    for row in rows:
+        shares = row["cpu_percent_during_load_and_drain"].items()
+        cpu = ", ".join(f"{name} {percent:.0f}%" for name, percent in shares)
+        print(f"CPU during load and drain ({row['backend']}, 100% = one core): {cpu}")

@@ -56,3 +56,50 @@ def summarize(raw: str, out: Path | None = None, top: int = 25) -> list[dict[str
         lines += [f"{r['self_pct']:6.1f}  {r['total_pct']:7.1f}  {r['function']}" for r in by_total]
         out.write_text("\n".join(lines) + "\n")
     return by_self
+
+
+class Recorder:
+    """py-spy sampling one process for a fixed time (`py-spy record -f raw`), then summarized."""
+
+    def __init__(
+        self, pid: int, seconds: float, raw: Path, rate: int = 100, *, gil: bool = False
+    ) -> None:
+        """`gil`: sample only the thread holding the GIL — where a CPU-bound process spends it."""
+        import shutil
+        import subprocess
+        import sys
+
+        self.raw = raw
+        self.proc: subprocess.Popen[bytes] | None = None
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        if not Path(spy).exists():
+            print("py-spy not installed; no profile", file=sys.stderr)
+            return
+        self.proc = subprocess.Popen(
+            [
+                *(spy, "record", "-p", str(pid), "-f", "raw", "-o", str(raw)),
+                *("-r", str(rate), "-d", str(int(seconds)), "--nonblocking"),
+                *(["--gil"] if gil else []),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def finish(self, out: Path | None, timeout: float) -> list[dict[str, Any]] | None:
+        if self.proc is None:
+            return None
+        self.proc.wait(timeout=timeout)
+        if not self.raw.exists():
+            return None
+        return summarize(self.raw.read_text(), out)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), 0.0 where unreadable."""
+    import os
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

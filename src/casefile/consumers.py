@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 
 import orjson
 import structlog
@@ -28,7 +29,7 @@ from eantrag.broker import (
     PermanentError,
     authority_queue,
 )
-from eantrag.consumer import idempotent
+from eantrag.consumer import grouped, idempotent
 from eantrag.outbox import notify_relay
 from eantrag.runtime import Runtime, Worker
 from routing.contract import AuthorityMessage
@@ -54,7 +55,31 @@ def parse_authority_message(message: IncomingMessage) -> AuthorityMessage:
 
 
 def filing_handler(runtime: Runtime) -> Handler:
-    """Verify and render outside the transaction, then file idempotently and notify the relay."""
+    """Verify and render outside the transaction, then file in groups and notify the relay.
+
+    Every inbox consumer of the worker shares this handler, so deliveries from all authorities
+    that are ready at the same time are filed in one transaction (see `grouped`): the commit,
+    not the filing, is what costs. Within a group, filings are ordered by authority and service
+    so that two workers lock the file-reference counters in the same order.
+    """
+    prepared: dict[int, PreparedFiling] = {}
+    references: dict[int, str | None] = {}
+
+    async def file_group(session: AsyncSession, messages: Sequence[IncomingMessage]) -> None:
+        ordered = sorted(
+            messages,
+            key=lambda m: (
+                prepared[id(m)].application.authority_id,
+                prepared[id(m)].application.leika_urn,
+            ),
+        )
+        for message in ordered:
+            filed = await service.file_application(
+                session, prepared[id(message)], actor=service.SYSTEM_ACTOR, source="routing"
+            )
+            references[id(message)] = filed.akte.aktenzeichen if filed is not None else None
+
+    commit = grouped(CONSUMER, runtime.db, file_group)
 
     async def handle(message: IncomingMessage) -> None:
         application = service.from_message(parse_authority_message(message))
@@ -63,38 +88,37 @@ def filing_handler(runtime: Runtime) -> Handler:
             message_id=str(message.message_id),
             authority_id=application.authority_id,
         )
-        async with runtime.db.sessionmaker() as session:
-            filed = await repository.case_id_for_application(session, application.application_id)
-        if filed is not None:
-            # A redelivery or re-drive: nothing to verify or store again (the blobs of an
-            # archived file may be gone by now).
-            bound.info("casefile.already_filed", case_id=str(filed))
-            return
-        prepared = await service.prepare_filing(runtime.blobs, application)
-
-        async def file(session: AsyncSession, _message: IncomingMessage) -> None:
-            await _file(session, prepared, bound)
-
         try:
-            await idempotent(CONSUMER, runtime.db, file)(message)
+            ready = await service.prepare_filing(runtime.blobs, application)
+        except Exception:
+            # A redelivery or re-drive of a filed application finds its blobs gone once the
+            # file was archived: that is no failure. (Filing itself skips a filed application,
+            # so the common path needs no look-up of its own.)
+            async with runtime.db.sessionmaker() as session:
+                case_id = await repository.case_id_for_application(
+                    session, application.application_id
+                )
+            if case_id is None:
+                raise
+            bound.info("casefile.already_filed", case_id=str(case_id))
+            return
+        prepared[id(message)] = ready
+        try:
+            await commit(message)
         except FilingConflict as exc:
             bound.warning("casefile.filing_conflict", error=str(exc))
             raise
+        finally:
+            del prepared[id(message)]
+            reference = references.pop(id(message), None)
+        if reference is None:
+            # a duplicate delivery, or another filer was first
+            bound.info("casefile.already_filed")
+        else:
+            bound.info("casefile.filed", file_reference=reference)
         notify_relay()
 
     return handle
-
-
-async def _file(
-    session: AsyncSession, prepared: PreparedFiling, bound: structlog.BoundLogger
-) -> None:
-    filed = await service.file_application(
-        session, prepared, actor=service.SYSTEM_ACTOR, source="routing"
-    )
-    if filed is None:
-        bound.info("casefile.already_filed")
-    else:
-        bound.info("casefile.filed", file_reference=filed.akte.aktenzeichen)
 
 
 class InboxConsumers:

@@ -8,15 +8,21 @@ because the database row that points at a blob is committed only afterwards.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
+import re
 import tempfile
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO, BinaryIO, Protocol, cast
 from urllib.parse import urlparse
 
 CHUNK = 256 * 1024
+
+
+_KEY = re.compile(r"sha256/([0-9a-f]{2})/([0-9a-f]{2})/\1\2[0-9a-f]{60}")
 
 
 def blob_key(sha256_hex: str) -> str:
@@ -44,15 +50,24 @@ async def read_all(store: BlobStore, key: str) -> bytes:
 
 
 class FileBlobStore:
+    """Blobs as files under `root`, at their key's path (`sha256/ab/cd/abcd…`).
+
+    A write goes to a temporary file beside the target, is fsynced, renamed into place, and the
+    directory is fsynced, so that a crash leaves either nothing or the whole blob. The per-blob
+    path work is kept small (no path resolution, directories created once per process): it runs
+    for every application, and it holds the GIL that the event loop needs.
+    """
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
+        self._directories: set[str] = set()
 
-    def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if self.root.resolve() not in path.parents:
-            raise ValueError(f"blob key escapes the store: {key!r}")
-        return path
+    def _path(self, key: str) -> str:
+        # Only keys of the store's own shape name a file in it: no "..", no absolute path.
+        if _KEY.fullmatch(key) is None:
+            raise ValueError(f"not a blob key of this store: {key!r}")
+        return os.path.join(self.root, key)
 
     async def put(self, source: IO[bytes], sha256_hex: str, size: int, media_type: str) -> str:
         key = blob_key(sha256_hex)
@@ -61,42 +76,53 @@ class FileBlobStore:
 
     def _put_sync(self, source: IO[bytes], key: str, sha256_hex: str) -> None:
         target = self._path(key)
-        if target.exists():
+        if os.path.exists(target):
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
+        directory = os.path.dirname(target)
+        if directory not in self._directories:
+            os.makedirs(directory, exist_ok=True)
+            self._directories.add(directory)
         source.seek(0)
         digest = hashlib.sha256()
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        temporary = f"{directory}/.tmp-{uuid.uuid4().hex}"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
-            with os.fdopen(fd, "wb") as tmp:
+            try:
                 while chunk := source.read(CHUNK):
                     digest.update(chunk)
-                    tmp.write(chunk)
-                tmp.flush()
-                os.fsync(tmp.fileno())
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             if digest.hexdigest() != sha256_hex:
                 raise ValueError("blob bytes do not match the announced SHA-256")
-            os.replace(tmp_name, target)
+            os.replace(temporary, target)
         except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
             raise
-        dir_fd = os.open(target.parent, os.O_RDONLY)
+        dir_fd = os.open(directory, os.O_RDONLY | os.O_CLOEXEC)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
 
     async def read(self, key: str) -> AsyncIterator[bytes]:
-        path = self._path(key)
-        with path.open("rb") as handle:
+        handle = await asyncio.to_thread(open, self._path(key), "rb")
+        try:
             while chunk := await asyncio.to_thread(handle.read, CHUNK):
                 yield chunk
+        finally:
+            handle.close()
 
     async def exists(self, key: str) -> bool:
-        return self._path(key).exists()
+        return await asyncio.to_thread(os.path.exists, self._path(key))
 
     async def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            await asyncio.to_thread(os.unlink, self._path(key))
 
     async def ping(self) -> None:
         """Prove the directory takes a file (permissions alone say little when run as root)."""

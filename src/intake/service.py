@@ -9,7 +9,7 @@ import hmac
 import mimetypes
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, select
@@ -294,25 +294,51 @@ async def status(
             await session.scalars(
                 select(StatusEvent)
                 .where(StatusEvent.application_id == application_id)
-                .order_by(StatusEvent.id)
+                .order_by(StatusEvent.at, StatusEvent.id)
             )
         ).all()
     return StatusView(app, list(events))
 
 
-async def record_status(
-    session: AsyncSession,
-    application_id: uuid.UUID,
-    new_status: str,
-    detail: dict[str, Any],
-    at: datetime | None = None,
-) -> bool:
-    """Apply a status change reported by a later stage; False when the application is unknown."""
-    app = await session.get(Application, application_id)
-    if app is None:
-        return False
-    at = at or utcnow()
-    app.status = new_status
-    app.updated_at = at
-    session.add(StatusEvent(application_id=application_id, at=at, status=new_status, detail=detail))
-    return True
+@dataclass(frozen=True)
+class StatusChange:
+    """A status reported by a later stage (routing, the e-Akte) for the citizen's timeline."""
+
+    application_id: uuid.UUID
+    status: str
+    at: datetime
+    detail: dict[str, Any]
+
+
+async def record_statuses(session: AsyncSession, changes: list[StatusChange]) -> set[uuid.UUID]:
+    """Apply status changes in one round trip per batch; returns the unknown application ids.
+
+    Events can arrive out of order (retries, competing consumers): every one goes into the
+    timeline, and the application's current status is the one with the latest time.
+    """
+    ids = {change.application_id for change in changes}
+    apps = {
+        app.id: app
+        for app in await session.scalars(select(Application).where(Application.id.in_(ids)))
+    }
+    for change in sorted(changes, key=lambda c: c.at):
+        app = apps.get(change.application_id)
+        if app is None:
+            continue
+        if app.updated_at is None or _aware(app.updated_at) <= change.at:
+            app.status = change.status
+            app.updated_at = change.at
+        session.add(
+            StatusEvent(
+                application_id=change.application_id,
+                at=change.at,
+                status=change.status,
+                detail=change.detail,
+            )
+        )
+    return ids - apps.keys()
+
+
+def _aware(at: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every time eantrag stores is UTC.
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

@@ -7,14 +7,14 @@ import asyncio
 import uuid
 from dataclasses import replace
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from casefile import service
 from casefile.consumers import InboxConsumers, filing_handler
 from casefile.fileplan import PlanFile
-from casefile.models import Dokument
+from casefile.models import Akte, Dokument
 from eantrag.app import run_workers, stop_workers
-from eantrag.broker import authority_queue, dead_letter_queue
+from eantrag.broker import IncomingMessage, authority_queue, dead_letter_queue
 from eantrag.models import QueuedMessage
 from eantrag.runtime import Runtime
 from tests.casefile.support import DRESDEN_ID, authority_message, case_count, cases, outgoing
@@ -123,3 +123,52 @@ async def test_a_redelivered_or_repeated_application_is_filed_once(runtime: Runt
 
 async def _empty(runtime: Runtime) -> bool:
     return await queue_depth(runtime.db, authority_queue(DRESDEN_ID)) == 0
+
+
+def _delivery(body: dict[str, object]) -> IncomingMessage:
+    sent = outgoing(body)
+    return IncomingMessage(
+        message_id=sent.message_id,
+        queue=authority_queue(sent.routing_key),
+        routing_key=sent.routing_key,
+        type=sent.type,
+        body=sent.body,
+        headers={},
+        attempts=0,
+    )
+
+
+async def test_deliveries_that_arrive_together_share_a_transaction(runtime: Runtime) -> None:
+    """What is ready at the same time commits together; a bad delivery fails alone."""
+    handler = filing_handler(runtime)
+    good = [_delivery(await authority_message(runtime.blobs)) for _ in range(20)]
+    tampered = await authority_message(runtime.blobs)
+    tampered["original"]["size"] += 1
+    bad = _delivery(tampered)
+    commits = 0
+
+    def count(_connection: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(runtime.db.engine.sync_engine, "commit", count)
+    try:
+        results = await asyncio.gather(
+            *(handler(m) for m in [*good[:10], bad, *good[10:]]), return_exceptions=True
+        )
+    finally:
+        event.remove(runtime.db.engine.sync_engine, "commit", count)
+    assert [type(r).__name__ for r in results] == ["NoneType"] * 10 + ["BlobMismatch"] + [
+        "NoneType"
+    ] * 10
+    assert await case_count(runtime.db) == 20
+    async with runtime.db.sessionmaker() as session:
+        references = (await session.scalars(select(Akte.aktenzeichen))).all()
+    numbers = sorted(int(reference.rsplit("-", 1)[1]) for reference in references)
+    assert numbers == list(range(1, 21)), "gap-free references, whatever the grouping"
+    # 20 filings and their processed-message marks in fewer transactions than filings
+    assert commits < 10, f"{commits} commits for 20 filings"
+    # and a repeat of the same deliveries files nothing twice
+    again = await asyncio.gather(*(handler(m) for m in good), return_exceptions=True)
+    assert all(r is None for r in again)
+    assert await case_count(runtime.db) == 20

@@ -1,0 +1,57 @@
+"""The file blob store: content-addressed, durable writes, and no key that leaves its root."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+
+from eantrag.blobs import FileBlobStore, blob_key, read_all
+
+
+async def test_a_blob_is_stored_at_its_key_once_and_read_back(tmp_path: Path) -> None:
+    store = FileBlobStore(tmp_path / "blobs")
+    data = b"<antrag/>" * 1000
+    sha256 = hashlib.sha256(data).hexdigest()
+    key = await store.put(io.BytesIO(data), sha256, len(data), "application/xml")
+    assert key == blob_key(sha256)
+    assert await store.put(io.BytesIO(data), sha256, len(data), "application/xml") == key
+    assert await read_all(store, key) == data
+    assert await store.exists(key)
+    stored = [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()]
+    assert stored == [tmp_path / "blobs" / key], "no temporary file is left behind"
+    await store.delete(key)
+    assert not await store.exists(key)
+    await store.delete(key)  # deleting what is gone is no error
+
+
+async def test_bytes_that_do_not_match_their_hash_are_not_stored(tmp_path: Path) -> None:
+    store = FileBlobStore(tmp_path / "blobs")
+    sha256 = hashlib.sha256(b"promised").hexdigest()
+    with pytest.raises(ValueError, match="do not match"):
+        await store.put(io.BytesIO(b"delivered"), sha256, 9, "text/plain")
+    assert not await store.exists(blob_key(sha256))
+    assert [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "../outside",
+        "/etc/passwd",
+        "sha256/../../outside",
+        "sha256/ab/cd/" + "0" * 64,  # the directories do not match the hash
+        "sha256/ab/cd/abcd" + "0" * 60 + "/../x",
+        "sha256/AB/CD/ABCD" + "0" * 60,
+    ],
+)
+async def test_keys_outside_the_stores_shape_are_refused(tmp_path: Path, key: str) -> None:
+    store = FileBlobStore(tmp_path / "blobs")
+    with pytest.raises(ValueError, match="not a blob key"):
+        await store.exists(key)
+    with pytest.raises(ValueError, match="not a blob key"):
+        await read_all(store, key)
+    with pytest.raises(ValueError, match="not a blob key"):
+        await store.delete(key)
