@@ -79,6 +79,23 @@ def append(
     at: datetime | None = None,
 ) -> AuditEntry:
     """Add the next entry; the caller holds the case row locked (or just created it)."""
+    entry = next_entry(
+        case, actor=actor, action=action, old_value=old_value, new_value=new_value, at=at
+    )
+    session.add(entry)
+    return entry
+
+
+def next_entry(
+    case: Vorgang,
+    *,
+    actor: str,
+    action: str,
+    old_value: Any = None,
+    new_value: Any = None,
+    at: datetime | None = None,
+) -> AuditEntry:
+    """The next entry, chained to the case's head, which moves to it; the caller stores it."""
     entry = AuditEntry(
         vorgang_id=case.id,
         seq=case.audit_seq + 1,
@@ -92,7 +109,6 @@ def append(
     entry.hash = entry_hash(entry)
     case.audit_seq = entry.seq
     case.audit_head = entry.hash
-    session.add(entry)
     return entry
 
 

@@ -59,25 +59,21 @@ def filing_handler(runtime: Runtime) -> Handler:
 
     Every inbox consumer of the worker shares this handler, so deliveries from all authorities
     that are ready at the same time are filed in one transaction (see `grouped`): the commit,
-    not the filing, is what costs. Within a group, filings are ordered by authority and service
-    so that two workers lock the file-reference counters in the same order.
+    not the filing, is what costs (`service.file_applications` writes a whole group with a
+    handful of statements and locks the file-reference counters in a fixed order).
     """
     prepared: dict[int, PreparedFiling] = {}
     references: dict[int, str | None] = {}
 
     async def file_group(session: AsyncSession, messages: Sequence[IncomingMessage]) -> None:
-        ordered = sorted(
-            messages,
-            key=lambda m: (
-                prepared[id(m)].application.authority_id,
-                prepared[id(m)].application.leika_urn,
-            ),
+        filed = await service.file_applications(
+            session,
+            [prepared[id(m)] for m in messages],
+            actor=service.SYSTEM_ACTOR,
+            source="routing",
         )
-        for message in ordered:
-            filed = await service.file_application(
-                session, prepared[id(message)], actor=service.SYSTEM_ACTOR, source="routing"
-            )
-            references[id(message)] = filed.akte.aktenzeichen if filed is not None else None
+        for message, case in zip(messages, filed, strict=True):
+            references[id(message)] = case.akte.aktenzeichen if case is not None else None
 
     commit = grouped(CONSUMER, runtime.db, file_group)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -136,18 +136,36 @@ async def unit_for(session: AsyncSession, authority_id: str, leika_key: str) -> 
 
 async def next_number(session: AsyncSession, authority_id: str, kennzeichen: str, year: int) -> int:
     """The next running number: one upsert that locks the counter row until commit."""
+    return await reserve_numbers(session, authority_id, kennzeichen, year, 1)
+
+
+async def reserve_numbers(
+    session: AsyncSession, authority_id: str, kennzeichen: str, year: int, count: int
+) -> int:
+    """Reserve `count` consecutive running numbers and return the first; the upsert locks the
+    counter row until the commit, so numbers stay unique and gap-free."""
     statement = _insert(session)(FileCounter).values(
-        authority_id=authority_id, kennzeichen=kennzeichen, year=year, last_number=1
+        authority_id=authority_id, kennzeichen=kennzeichen, year=year, last_number=count
     )
     statement = statement.on_conflict_do_update(
         index_elements=["authority_id", "kennzeichen", "year"],
-        set_={"last_number": FileCounter.last_number + 1},
+        set_={"last_number": FileCounter.last_number + count},
     ).returning(FileCounter.last_number)
-    number = (await session.execute(statement)).scalar_one()
-    return int(number)
+    last = (await session.execute(statement)).scalar_one()
+    return int(last) - count + 1
 
 
 # --- cases -----------------------------------------------------------------------------------
+
+
+async def filed_applications(
+    session: AsyncSession, application_ids: Collection[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these applications have a case already."""
+    found = await session.scalars(
+        select(Vorgang.application_id).where(Vorgang.application_id.in_(list(application_ids)))
+    )
+    return set(found)
 
 
 async def case_id_for_application(

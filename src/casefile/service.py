@@ -2,10 +2,10 @@
 
 Filing is split in two. `prepare_filing` does the slow part outside any transaction: it reads
 every referenced blob back and checks its SHA-256 and size, and stores the HTML rendering. Then
-`file_application` writes everything in the caller's transaction: file-plan unit, the next
-Aktenzeichen (a counter row locked by an upsert until the commit), Akte, Vorgang, Dokumente, the
-first audit entry and the `filed` status event (outbox). An application is filed at most once
-(unique application id); the caller's edge commits.
+`file_applications` writes a group (or `file_application` one) in the caller's transaction:
+file-plan unit, the next Aktenzeichen (a counter row locked by an upsert until the commit), Akte,
+Vorgang, Dokumente, the first audit entry and the `filed` status event (outbox). An application
+is filed at most once (unique application id); the caller's edge commits.
 
 Lifecycle: filed → in_progress → decided (granted or refused, with a decision document) →
 closed (zdA: starts the retention period) → in_progress again (reopening) only while the
@@ -21,6 +21,7 @@ import io
 import mimetypes
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -57,8 +58,9 @@ from casefile.rendering import DecisionText, render_application, render_decision
 from casefile.schemas import ApplicationToFile
 from eantrag.blobs import BlobStore, blob_key
 from eantrag.broker import EVENTS_EXCHANGE, PermanentError
-from eantrag.db import utcnow
-from eantrag.outbox import add_message
+from eantrag.db import Insert, column_values, insert_rows, table_of, utcnow
+from eantrag.models import OutboxMessage
+from eantrag.outbox import message_row, outbox_table
 from routing.contract import AuthorityMessage, ReceivedApplication
 
 SYSTEM_ACTOR = "system:casefile"
@@ -103,10 +105,16 @@ def status_event(
     status: str,
     at: datetime,
     detail: dict[str, Any] | None = None,
-) -> uuid.UUID:
+) -> None:
     """The citizen's status event, sent with the transaction that made the change."""
-    return add_message(
-        session,
+    session.add(OutboxMessage(**status_message(application_id, status, at, detail)))
+
+
+def status_message(
+    application_id: uuid.UUID, status: str, at: datetime, detail: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The outbox row of a status event."""
+    return message_row(
         exchange=EVENTS_EXCHANGE,
         routing_key=f"application.{status}",
         type=f"application.{status}",
@@ -315,19 +323,82 @@ async def file_application(
     session: AsyncSession, prepared: PreparedFiling, *, actor: str, source: str
 ) -> Filed | None:
     """File in the authority's e-Akte; None when the application is filed already."""
-    application = prepared.application
-    if await repository.case_id_for_application(session, application.application_id):
-        return None
-    leika_key = leika_key_of(application.leika_urn)
-    authority_id = application.authority_id
-    unit = await plan_unit(session, authority_id, leika_key)
+    return (await file_applications(session, [prepared], actor=actor, source=source))[0]
+
+
+async def file_applications(
+    session: AsyncSession, filings: Sequence[PreparedFiling], *, actor: str, source: str
+) -> list[Filed | None]:
+    """File a group of applications in the caller's transaction, in the given order.
+
+    Returns, per filing, what was filed, or None for an application that has a case already (or
+    comes twice in the group). The rows are written as plain inserts, one per table for the whole
+    group, and each counter reserves its numbers in one upsert: the cost of a group is a handful
+    of statements, not a handful per application. The file references are those of filing one by
+    one in the same order.
+    """
     now = utcnow()
     year = local_year(now)
-    number = await repository.next_number(session, authority_id, unit.kennzeichen, year)
+    filed_before = await repository.filed_applications(
+        session, {p.application.application_id for p in filings}
+    )
+    units: dict[tuple[str, str], PlanUnit] = {}
+    todo: list[tuple[PreparedFiling, PlanUnit, str]] = []
+    for prepared in filings:
+        application = prepared.application
+        if application.application_id in filed_before:
+            continue
+        filed_before.add(application.application_id)  # a second copy in the group
+        leika_key = leika_key_of(application.leika_urn)
+        where = (application.authority_id, leika_key)
+        if where not in units:
+            units[where] = await plan_unit(session, *where)
+        todo.append((prepared, units[where], leika_key))
+
+    # Counters in a fixed order, so that concurrent groups lock them in the same order.
+    wanted: dict[tuple[str, str], int] = {}
+    for prepared, unit, _ in todo:
+        counter = (prepared.application.authority_id, unit.kennzeichen)
+        wanted[counter] = wanted.get(counter, 0) + 1
+    next_free = {
+        counter: await repository.reserve_numbers(session, *counter, year, count)
+        for counter, count in sorted(wanted.items())
+    }
+
+    rows: list[Insert] = []
+    results: dict[uuid.UUID, Filed] = {}
+    for prepared, unit, leika_key in todo:
+        counter = (prepared.application.authority_id, unit.kennzeichen)
+        number, next_free[counter] = next_free[counter], next_free[counter] + 1
+        filed = _new_case(prepared, unit, leika_key, year, number, now, actor, source)
+        rows += _case_rows(filed, prepared, actor, now)
+        results[prepared.application.application_id] = filed
+    try:
+        await insert_rows(session, rows)
+    except IntegrityError as exc:
+        raise FilingConflict(str(exc.orig)) from exc
+    # The first time an application appears in `filings` is the one that was filed.
+    out: list[Filed | None] = []
+    for prepared in filings:
+        out.append(results.pop(prepared.application.application_id, None))
+    return out
+
+
+def _new_case(
+    prepared: PreparedFiling,
+    unit: PlanUnit,
+    leika_key: str,
+    year: int,
+    number: int,
+    now: datetime,
+    actor: str,
+    source: str,
+) -> Filed:
+    application = prepared.application
     reference = f"{unit.kennzeichen}-{year}-{number}"
     akte = Akte(
         id=uuid.uuid4(),
-        authority_id=authority_id,
+        authority_id=application.authority_id,
         authority_name=application.authority_name,
         aktenzeichen=reference,
         kennzeichen=unit.kennzeichen,
@@ -338,11 +409,12 @@ async def file_application(
         retention_years=unit.retention_years,
         disposal=unit.disposal,
         created_at=now,
+        closed_at=None,
     )
     case = Vorgang(
         id=uuid.uuid4(),
         akte_id=akte.id,
-        authority_id=authority_id,
+        authority_id=application.authority_id,
         application_id=application.application_id,
         leika_key=leika_key,
         leika_urn=application.leika_urn,
@@ -353,41 +425,28 @@ async def file_application(
         received_at=application.received_at,
         filed_at=now,
         status=FILED,
+        outcome=None,
+        decided_at=None,
+        closed_at=None,
         updated_at=now,
         audit_seq=0,
         audit_head=audit.GENESIS,
     )
-    session.add(akte)
-    session.add(case)
-    for doc in prepared.documents:
-        session.add(
-            Dokument(
-                id=doc.id,
-                vorgang_id=case.id,
-                kind=doc.kind,
-                document_key=doc.document_key,
-                version=1,
-                title=doc.title,
-                filename=doc.filename,
-                media_type=doc.media_type,
-                size=doc.size,
-                sha256=doc.sha256,
-                sha512=doc.sha512,
-                blob_key=doc.blob_key,
-                derived_from=doc.derived_from,
-                created_at=now,
-                created_by=actor,
-            )
-        )
-    audit.append(
-        session,
+    return Filed(case, akte)
+
+
+def _case_rows(filed: Filed, prepared: PreparedFiling, actor: str, now: datetime) -> list[Insert]:
+    """The rows of one new case: Akte, Vorgang, Dokumente, first audit entry, status event."""
+    case, akte = filed.case, filed.akte
+    application = prepared.application
+    entry = audit.next_entry(
         case,
         actor=actor,
         action="filed",
         new_value={
             "status": FILED,
-            "fileReference": reference,
-            "authorityId": authority_id,
+            "fileReference": akte.aktenzeichen,
+            "authorityId": case.authority_id,
             "applicationId": str(application.application_id),
             "documents": [
                 {"id": str(d.id), "kind": d.kind, "sha256": d.sha256} for d in prepared.documents
@@ -395,22 +454,48 @@ async def file_application(
         },
         at=now,
     )
-    status_event(
-        session,
-        application.application_id,
-        FILED,
-        now,
-        {
-            "authority": application.authority_name,
-            "authorityId": authority_id,
-            "fileReference": reference,
-        },
+    rows: list[Insert] = [(table_of(Akte), column_values(akte))]
+    rows.append((table_of(Vorgang), column_values(case)))  # with the head of its trail
+    for doc in prepared.documents:
+        rows.append(
+            (
+                table_of(Dokument),
+                {
+                    "id": doc.id,
+                    "vorgang_id": case.id,
+                    "kind": doc.kind,
+                    "document_key": doc.document_key,
+                    "version": 1,
+                    "title": doc.title,
+                    "filename": doc.filename,
+                    "media_type": doc.media_type,
+                    "size": doc.size,
+                    "sha256": doc.sha256,
+                    "sha512": doc.sha512,
+                    "blob_key": doc.blob_key,
+                    "derived_from": doc.derived_from,
+                    "created_at": now,
+                    "created_by": actor,
+                },
+            )
+        )
+    rows.append((table_of(AuditEntry), column_values(entry)))
+    rows.append(
+        (
+            outbox_table(),
+            status_message(
+                application.application_id,
+                FILED,
+                now,
+                {
+                    "authority": application.authority_name,
+                    "authorityId": case.authority_id,
+                    "fileReference": akte.aktenzeichen,
+                },
+            ),
+        )
     )
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise FilingConflict(str(exc.orig)) from exc
-    return Filed(case, akte)
+    return rows
 
 
 # --- working a case --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import JSON, DateTime, MetaData, Table, event, insert, text
@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -138,6 +139,35 @@ class Database:
 
 
 Insert = tuple[Table, dict[str, Any]]
+
+
+def table_of(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def column_values(instance: Any) -> dict[str, Any]:
+    """An ORM object as the row of a plain insert (a generated primary key left out)."""
+    values = {}
+    for column in table_of(type(instance)).columns:
+        value = getattr(instance, column.key)
+        if value is None and column.primary_key:
+            continue
+        values[column.key] = value
+    return values
+
+
+async def insert_rows(connection: AsyncSession | AsyncConnection, rows: Sequence[Insert]) -> None:
+    """Insert rows of several tables, parents first, each table as one executemany.
+
+    Far cheaper than the ORM's unit of work for rows that are only ever written once here.
+    """
+    by_table: dict[Table, list[dict[str, Any]]] = {}
+    for table, row in rows:
+        by_table.setdefault(table, []).append(row)
+    for table in sorted(by_table, key=_dependency_rank):
+        await connection.execute(insert(table), by_table[table])
+
+
 """One row for one table."""
 
 
@@ -223,13 +253,8 @@ class GroupCommitter:
                 _settle(future, None)
 
     async def _commit(self, units: list[Sequence[Insert]]) -> None:
-        by_table: dict[Table, list[dict[str, Any]]] = {}
-        for rows in units:
-            for table, row in rows:
-                by_table.setdefault(table, []).append(row)
         async with self.db.engine.begin() as conn:
-            for table in sorted(by_table, key=_dependency_rank):
-                await conn.execute(insert(table), by_table[table])
+            await insert_rows(conn, [row for rows in units for row in rows])
 
 
 @cache

@@ -10,15 +10,15 @@ import mimetypes
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eantrag.blobs import BlobStore
 from eantrag.broker import INTAKE_EXCHANGE
-from eantrag.db import Database, Insert, utcnow
+from eantrag.db import Database, Insert, column_values, table_of, utcnow
 from eantrag.outbox import message_row, notify_relay, outbox_table
 from intake.errors import Conflict
 from intake.forms import FORMS
@@ -161,22 +161,14 @@ async def _store(blobs: BlobStore, spools: list[Spool]) -> dict[str, str]:
     return dict(zip(distinct, keys, strict=True))
 
 
-def _table(model: type[Any]) -> Table:
-    return cast(Table, model.__table__)
-
-
-def _columns(instance: Any) -> dict[str, Any]:
-    return {column.key: getattr(instance, column.key) for column in _table(type(instance)).columns}
-
-
 def _rows(app: Application, attachments: list[tuple[ReceivedAttachment, str]]) -> list[Insert]:
     """The inserts of one accepted application, parents first."""
-    rows: list[Insert] = [(_table(Application), _columns(app))]
+    rows: list[Insert] = [(table_of(Application), column_values(app))]
     for attachment, key in attachments:
         spool = attachment.spool
         rows.append(
             (
-                _table(Attachment),
+                table_of(Attachment),
                 {
                     "id": uuid.uuid4(),
                     "application_id": app.id,
@@ -193,7 +185,7 @@ def _rows(app: Application, attachments: list[tuple[ReceivedAttachment, str]]) -
         )
     rows.append(
         (
-            _table(StatusEvent),
+            table_of(StatusEvent),
             {"application_id": app.id, "at": app.received_at, "status": RECEIVED, "detail": {}},
         )
     )

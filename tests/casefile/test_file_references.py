@@ -152,3 +152,46 @@ async def test_concurrent_counters_on_one_row_never_repeat(runtime: Runtime) -> 
 def test_the_year_is_the_authority_s_calendar_year() -> None:
     assert service.local_year(datetime(2026, 12, 31, 23, 30, tzinfo=UTC)) == 2027
     assert service.local_year(datetime(2026, 12, 31, 22, 30, tzinfo=UTC)) == 2026
+
+
+async def test_a_group_is_numbered_as_if_filed_one_by_one(runtime: Runtime) -> None:
+    """`file_applications`: per counter one reservation, references in the group's order; an
+    application filed before, or twice in the group, gets None and no number."""
+    first = await authority_message(runtime.blobs)
+    await file_directly(runtime, first)  # Dresden's dog tax no. 1
+    bodies = [
+        first,
+        *[
+            await authority_message(runtime.blobs, authority, leika=leika)
+            for authority, leika in [
+                (DRESDEN_ID, DOG),
+                (LEIPZIG_ID, DOG),
+                (DRESDEN_ID, WOHNGELD),
+                (DRESDEN_ID, DOG),
+            ]
+        ],
+    ]
+    already, dog, leipzig, wohngeld, dog_again = [
+        await service.prepare_filing(
+            runtime.blobs, service.from_message(AuthorityMessage.model_validate(body))
+        )
+        for body in bodies
+    ]
+    group = [dog, already, leipzig, dog, wohngeld, dog_again]
+    async with runtime.db.transaction() as session:
+        filed = await service.file_applications(session, group, actor="t", source="routing")
+    numbered = [(f.akte.kennzeichen, f.akte.number) if f else None for f in filed]
+    wohngeld_unit = numbered[4][0] if numbered[4] else None
+    assert wohngeld_unit is not None and wohngeld_unit != "022.31"
+    assert numbered == [
+        ("022.31", 2),
+        None,  # filed before
+        ("022.31", 1),  # Leipzig counts on its own
+        None,  # twice in the group
+        (wohngeld_unit, 1),
+        ("022.31", 3),
+    ]
+    assert await case_count(runtime.db) == 5
+    async with runtime.db.sessionmaker() as session:
+        stored = set(await session.scalars(select(Akte.aktenzeichen)))
+    assert {f.akte.aktenzeichen for f in filed if f} <= stored
