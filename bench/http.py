@@ -237,7 +237,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--large", default="100m", help="size of the large upload ('' for none)")
     parser.add_argument("--no-wrk", action="store_true", help="httpx even if wrk is installed")
-    parser.add_argument("--profile", action="store_true", help="py-spy the API process (the GIL holder)")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy the API process (the GIL holder)"
+    )
     parser.add_argument("--profile-out", type=Path, default=RESULTS / "http-profile.txt")
     parser.add_argument("--out", type=Path, default=RESULTS / "http.json")
     args = parser.parse_args(argv)

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -267,8 +268,9 @@ def _measure(
         counter = Counter(db_url)
         try:
             async with counter.engine.connect() as conn:
+                # SQLite keeps UUIDs as 32 hex digits: compare them as UUIDs
                 filed_ids = [
-                    str(i)
+                    str(uuid.UUID(str(i)))
                     for i in (
                         await conn.scalars(text("SELECT application_id FROM casefile_vorgaenge"))
                     ).all()
@@ -283,7 +285,7 @@ def _measure(
             await counter.close()
 
     counts, latency, filed_ids, twice = asyncio.run(final())
-    missing = [i for i in ids if i not in filed_ids]
+    missing = [i for i in ids if str(uuid.UUID(i)) not in filed_ids]
     window = [s for s in samples if s[0] <= args.seconds + 0.5]
     filed_rate = (
         (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
