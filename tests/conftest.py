@@ -140,6 +140,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         amqp_url=None,
         public_base_url="http://testserver",
         retry_delays_seconds=[1, 1],
+        gc_freeze=False,  # the test process lives on; tests/eantrag/test_operations.py checks it
     )
 
 

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from casefile.api import router as casefile_router
-from eantrag import __version__
+from eantrag import __version__, heap
 from eantrag.metrics import MetricsMiddleware, metrics_response
 from eantrag.problems import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, ProblemError, problem_handler
 from eantrag.runtime import Runtime
@@ -78,6 +78,8 @@ def create_app(
         app.state.runtime = rt
         app.state.status_tokens = StatusTokens(await rt.secret("status-token"))
         tasks = await run_workers(rt) if with_workers else []
+        if settings.gc_freeze:
+            tasks.append(asyncio.create_task(heap.freeze_after_warm_up(), name="gc-freeze"))
         try:
             yield
         finally:

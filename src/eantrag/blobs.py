@@ -15,6 +15,7 @@ import re
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, BinaryIO, Protocol, cast
 from urllib.parse import urlparse
@@ -58,10 +59,13 @@ class FileBlobStore:
     for every application, and it holds the GIL that the event loop needs.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, io_threads: int = 32) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self._directories: set[str] = set()
+        # fsync waits on the disk, not the CPU: enough threads that one slow flush does not
+        # queue every other request behind it (and concurrent flushes share journal commits).
+        self._io = ThreadPoolExecutor(max_workers=io_threads, thread_name_prefix="blob-io")
 
     def _path(self, key: str) -> str:
         # Only keys of the store's own shape name a file in it: no "..", no absolute path.
@@ -71,7 +75,8 @@ class FileBlobStore:
 
     async def put(self, source: IO[bytes], sha256_hex: str, size: int, media_type: str) -> str:
         key = blob_key(sha256_hex)
-        await asyncio.to_thread(self._put_sync, source, key, sha256_hex)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._io, self._put_sync, source, key, sha256_hex)
         return key
 
     def _put_sync(self, source: IO[bytes], key: str, sha256_hex: str) -> None:
@@ -134,7 +139,7 @@ class FileBlobStore:
         await asyncio.to_thread(_probe)
 
     async def close(self) -> None:
-        return None
+        self._io.shutdown(wait=True)
 
 
 class S3BlobStore:

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from archive.cli import archive_app
 from casefile.cli import audit_app, fileplan_app, token_app
-from eantrag import __version__, schema
+from eantrag import __version__, heap, schema
 from eantrag.logs import configure_logging
 from eantrag.settings import Settings
 from routing.cli import directory_app
@@ -112,6 +112,8 @@ def worker(
             await runtime.close()
             raise typer.BadParameter(f"unknown worker {name!r}; known: {sorted(runtime.workers)}")
         tasks = await run_workers(runtime, [name])
+        if settings.gc_freeze:
+            tasks.append(asyncio.create_task(heap.freeze_after_warm_up(), name="gc-freeze"))
         try:
             await asyncio.gather(*tasks)
         finally:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 from pathlib import Path
 
 import httpx
 
+from eantrag.app import create_app
 from eantrag.blobs import FileBlobStore
 from eantrag.configdoc import END, START, config_table
 from eantrag.openapi import render_openapi
 from eantrag.runtime import Runtime
+from eantrag.settings import Settings
 from tests.conftest import EXAMPLES, ROOT, break_postcode
 
 
@@ -58,3 +62,20 @@ def test_readme_configuration_table_matches_the_settings() -> None:
     readme = (ROOT / "README.md").read_text()
     table = readme.split(START, 1)[1].split(END, 1)[0].strip()
     assert table == config_table(), "README is stale: run `python -m eantrag.configdoc README.md`"
+
+
+async def test_the_api_exempts_its_start_up_heap_from_full_collections(
+    runtime: Runtime, settings: Settings
+) -> None:
+    app = create_app(settings.model_copy(update={"gc_freeze": True}), runtime=runtime)
+    gc.unfreeze()
+    try:
+        async with app.router.lifespan_context(app):
+            await asyncio.sleep(0.05)
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+    app = create_app(settings, runtime=runtime)  # gc_freeze=False
+    async with app.router.lifespan_context(app):
+        await asyncio.sleep(0.05)
+        assert gc.get_freeze_count() == 0
