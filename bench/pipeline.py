@@ -256,6 +256,11 @@ def _measure(
     cpu_percent = {
         p.name: round(100 * (cpu_seconds(p.pid) - cpu_before[p.name]) / busy, 1) for p in started
     }
+    # what one application costs each role, in CPU milliseconds
+    cpu_ms_per_application = {
+        p.name: round(1000 * (cpu_seconds(p.pid) - cpu_before[p.name]) / max(1, len(ids)), 2)
+        for p in started
+    }
     profiles = {
         name: recorder.finish(
             RESULTS / f"pipeline-profile-{backend}-{name}.txt", timeout=args.seconds + 60
@@ -319,6 +324,7 @@ def _measure(
         "none_lost": not missing and not twice and counts["applications"] == counts["filed"],
         "dead_processes": dead,
         "cpu_percent_during_load_and_drain": cpu_percent,
+        "cpu_ms_per_accepted_application": cpu_ms_per_application,
         "profiles": profiles,
         "samples": samples,
     }
@@ -377,3 +383,6 @@ def print_pipeline(rows: list[dict[str, Any]]) -> None:
         shares = row["cpu_percent_during_load_and_drain"].items()
         cpu = ", ".join(f"{name} {percent:.0f}%" for name, percent in shares)
         print(f"CPU during load and drain ({row['backend']}, 100% = one core): {cpu}")
+        costs = row["cpu_ms_per_accepted_application"].items()
+        per = ", ".join(f"{name} {ms:.2f}" for name, ms in costs)
+        print(f"CPU ms per accepted application ({row['backend']}): {per}")

@@ -261,10 +261,24 @@ class DatabaseQueueBroker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wakeup.wait(), self.poll_interval)
                 continue
-            for row in rows:
-                await self._deliver(row, handler)
+            # Like a prefetch window: what was claimed is handled concurrently, so that grouped
+            # handlers (`eantrag.consumer.grouped`) commit it together, and the acknowledgements
+            # of all that succeeded go in one transaction. A crash before that transaction
+            # leaves the rows leased; they come again when the lease runs out, and idempotent
+            # handlers skip them.
+            handled = await asyncio.gather(
+                *(self._deliver(row, handler) for row in rows), return_exceptions=True
+            )
+            done = [row.id for row, ok in zip(rows, handled, strict=True) if ok is True]
+            if done:
+                async with self.db.transaction() as session:
+                    await session.execute(delete(QueuedMessage).where(QueuedMessage.id.in_(done)))
+            for outcome in handled:
+                if isinstance(outcome, BaseException):
+                    raise outcome
 
-    async def _deliver(self, row: QueuedMessage, handler: Handler) -> None:
+    async def _deliver(self, row: QueuedMessage, handler: Handler) -> bool:
+        """Run the handler; True if it succeeded and the row awaits its acknowledgement."""
         message = IncomingMessage(
             message_id=row.message_id,
             queue=row.queue,
@@ -278,6 +292,7 @@ class DatabaseQueueBroker:
             await handler(message)
         except PermanentError as exc:
             await self._dead_letter(row, repr(exc))
+            return False
         except Exception as exc:
             log.warning(
                 "message.failed",
@@ -301,9 +316,8 @@ class DatabaseQueueBroker:
                             headers={**(row.headers or {}), "x-last-error": repr(exc)},
                         )
                     )
-        else:
-            async with self.db.transaction() as session:
-                await session.execute(delete(QueuedMessage).where(QueuedMessage.id == row.id))
+            return False
+        return True
 
     async def _dead_letter(self, row: QueuedMessage, reason: str) -> None:
         log.error(
