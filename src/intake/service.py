@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -303,32 +303,51 @@ class StatusChange:
 
 
 async def record_statuses(session: AsyncSession, changes: list[StatusChange]) -> set[uuid.UUID]:
-    """Apply status changes in one round trip per batch; returns the unknown application ids.
+    """Apply status changes with a few statements per batch; returns the unknown application ids.
 
     Events can arrive out of order (retries, competing consumers): every one goes into the
-    timeline, and the application's current status is the one with the latest time.
+    timeline, and the application's current status is the one with the latest time. Only the
+    id and time of each application are read (not its record), and the rows are written as one
+    insert and one update per batch.
     """
     ids = {change.application_id for change in changes}
-    apps = {
-        app.id: app
-        for app in await session.scalars(select(Application).where(Application.id.in_(ids)))
-    }
-    for change in sorted(changes, key=lambda c: c.at):
-        app = apps.get(change.application_id)
-        if app is None:
-            continue
-        if app.updated_at is None or _aware(app.updated_at) <= change.at:
-            app.status = change.status
-            app.updated_at = change.at
-        session.add(
-            StatusEvent(
-                application_id=change.application_id,
-                at=change.at,
-                status=change.status,
-                detail=change.detail,
-            )
+    current = {
+        row.id: _aware(row.updated_at)
+        for row in await session.execute(
+            select(Application.id, Application.updated_at).where(Application.id.in_(ids))
         )
-    return ids - apps.keys()
+    }
+    latest: dict[uuid.UUID, StatusChange] = {}
+    events = []
+    for change in changes:
+        if change.application_id not in current:
+            continue
+        events.append(
+            {
+                "application_id": change.application_id,
+                "at": change.at,
+                "status": change.status,
+                "detail": change.detail,
+            }
+        )
+        if change.at >= current[change.application_id]:
+            seen = latest.get(change.application_id)
+            if seen is None or change.at >= seen.at:
+                latest[change.application_id] = change
+    if events:
+        await session.execute(insert(table_of(StatusEvent)), events)
+    if latest:
+        applications = table_of(Application)
+        await session.execute(
+            update(applications)
+            .where(applications.c.id == bindparam("app_id"))
+            .values(status=bindparam("new_status"), updated_at=bindparam("new_at")),
+            [
+                {"app_id": c.application_id, "new_status": c.status, "new_at": c.at}
+                for c in latest.values()
+            ],
+        )
+    return ids - current.keys()
 
 
 def _aware(at: datetime) -> datetime:
