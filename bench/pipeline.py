@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import load
 from bench.generate import EXAMPLES, WOHNGELD, smallest
-from bench.profile import Recorder, cpu_seconds
+from bench.profile import Recorder, cpu_seconds, cpu_seconds_of, machine_busy_seconds
 from bench.report import RESULTS, machine, print_table, write_report
 from bench.services import (
     Process,
@@ -51,6 +51,7 @@ from bench.services import (
 )
 
 WORKERS = ["outbox-relay", "router", "casefile", "status", "triage"]
+SERVERS = {"postgresql": ("postgres",), "rabbitmq": ("beam.smp",)}
 COUNTS = {
     "applications": "SELECT count(*) FROM applications",
     "decisions": "SELECT count(*) FROM routing_decisions",
@@ -244,6 +245,8 @@ def _measure(
     warm = _warm_up(url, db_url, ids)
     print(f"-- {backend}: {args.seconds:g} s of load", file=sys.stderr)
     cpu_before = {p.name: cpu_seconds(p.pid) for p in started}
+    servers_before = {name: cpu_seconds_of(comms) for name, comms in SERVERS.items()}
+    machine_before = machine_busy_seconds()
     recorders = (
         {p.name: Recorder(p.pid, args.seconds, log_dir / f"{p.name}.spy") for p in started}
         if args.profile
@@ -256,10 +259,23 @@ def _measure(
     cpu_percent = {
         p.name: round(100 * (cpu_seconds(p.pid) - cpu_before[p.name]) / busy, 1) for p in started
     }
-    # what one application costs each role, in CPU milliseconds
+    # what one application costs each role, in CPU milliseconds; the servers (PostgreSQL,
+    # RabbitMQ) and the whole machine (load generator included) beside them
+    accepted = max(1, len(ids))
     cpu_ms_per_application = {
-        p.name: round(1000 * (cpu_seconds(p.pid) - cpu_before[p.name]) / max(1, len(ids)), 2)
+        p.name: round(1000 * (cpu_seconds(p.pid) - cpu_before[p.name]) / accepted, 2)
         for p in started
+    }
+    if backend == "postgresql":
+        for name, comms in SERVERS.items():
+            used = cpu_seconds_of(comms) - servers_before[name]
+            cpu_ms_per_application[name] = round(1000 * used / accepted, 2)
+    busy, total = machine_busy_seconds()
+    machine_busy = {
+        "percent_of_all_cpus": round(
+            100 * (busy - machine_before[0]) / max(1e-9, total - machine_before[1]), 1
+        ),
+        "cpu_ms_per_application": round(1000 * (busy - machine_before[0]) / accepted, 2),
     }
     profiles = {
         name: recorder.finish(
@@ -325,6 +341,7 @@ def _measure(
         "dead_processes": dead,
         "cpu_percent_during_load_and_drain": cpu_percent,
         "cpu_ms_per_accepted_application": cpu_ms_per_application,
+        "machine_during_load_and_drain": machine_busy,
         "profiles": profiles,
         "samples": samples,
     }
@@ -386,3 +403,8 @@ def print_pipeline(rows: list[dict[str, Any]]) -> None:
         costs = row["cpu_ms_per_accepted_application"].items()
         per = ", ".join(f"{name} {ms:.2f}" for name, ms in costs)
         print(f"CPU ms per accepted application ({row['backend']}): {per}")
+        whole = row["machine_during_load_and_drain"]
+        print(
+            f"whole machine ({row['backend']}): {whole['percent_of_all_cpus']:.0f}% of all CPUs "
+            f"busy, {whole['cpu_ms_per_application']:.2f} CPU ms per accepted application"
+        )

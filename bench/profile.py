@@ -103,3 +103,28 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_of(names: tuple[str, ...]) -> float:
+    """User + system CPU time so far of every process whose command name is one of `names`
+    (e.g. the database server's backends); processes that ended are not counted."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.find("(") + 1 : text.rfind(")")]
+        if name in names:
+            total += cpu_seconds(int(stat.parent.name))
+    return total
+
+
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, summed over its CPUs."""
+    import os
+
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    total = sum(fields[:8]) / os.sysconf("SC_CLK_TCK")
+    idle = (fields[3] + fields[4]) / os.sysconf("SC_CLK_TCK")
+    return total - idle, total
