@@ -115,12 +115,28 @@ class FileBlobStore:
             os.close(dir_fd)
 
     async def read(self, key: str) -> AsyncIterator[bytes]:
-        handle = await asyncio.to_thread(open, self._path(key), "rb")
+        # Most blobs are a few KiB: one trip to a thread opens, reads and, at the end, closes.
+        handle, chunk = await asyncio.to_thread(self._open_and_read, self._path(key))
         try:
-            while chunk := await asyncio.to_thread(handle.read, CHUNK):
+            while chunk:
                 yield chunk
+                if handle.closed:
+                    return
+                chunk = await asyncio.to_thread(handle.read, CHUNK)
         finally:
             handle.close()
+
+    @staticmethod
+    def _open_and_read(path: str) -> tuple[BinaryIO, bytes]:
+        handle = open(path, "rb")  # noqa: SIM115 (closed by the caller, or here at the end)
+        try:
+            chunk = handle.read(CHUNK)
+            if len(chunk) < CHUNK:
+                handle.close()
+        except BaseException:
+            handle.close()
+            raise
+        return handle, chunk
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(os.path.exists, self._path(key))

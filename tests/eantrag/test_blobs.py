@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from eantrag.blobs import FileBlobStore, blob_key, read_all
+from eantrag.blobs import CHUNK, FileBlobStore, blob_key, read_all
 
 
 async def test_a_blob_is_stored_at_its_key_once_and_read_back(tmp_path: Path) -> None:
@@ -25,6 +25,17 @@ async def test_a_blob_is_stored_at_its_key_once_and_read_back(tmp_path: Path) ->
     await store.delete(key)
     assert not await store.exists(key)
     await store.delete(key)  # deleting what is gone is no error
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 17])
+async def test_blobs_of_any_size_read_back_whole(tmp_path: Path, size: int) -> None:
+    store = FileBlobStore(tmp_path / "blobs")
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    sha256 = hashlib.sha256(data).hexdigest()
+    key = await store.put(io.BytesIO(data), sha256, size, "application/octet-stream")
+    chunks = [chunk async for chunk in store.read(key)]
+    assert b"".join(chunks) == data
+    assert all(chunks), "no empty chunk is handed out"
 
 
 async def test_bytes_that_do_not_match_their_hash_are_not_stored(tmp_path: Path) -> None:
