@@ -145,8 +145,33 @@ def render(combined: dict[str, Any], command: str) -> str:
                 f"{_num(r['filed_p99_ms'], 0)} | {r['accepted']} | {r['filed']} | "
                 f"{r['none_lost']} |"
             )
+        lines += [
+            "",
+            "CPU milliseconds per accepted application, by process, during load and drain "
+            "(what limits the rate: a machine's CPUs divided by the total):",
+            "",
+            "| backend | " + " | ".join(_roles(parts["pipeline"]["rows"])) + " | whole machine |",
+            "|---|" + "---|" * (len(_roles(parts["pipeline"]["rows"])) + 1),
+        ]
+        for r in parts["pipeline"]["rows"]:
+            costs = r.get("cpu_ms_per_accepted_application", {})
+            whole = r.get("machine_during_load_and_drain", {})
+            cells = [_num(costs.get(role), 2) for role in _roles(parts["pipeline"]["rows"])]
+            lines.append(
+                f"| {r['backend']} | " + " | ".join(cells) + f" | "
+                f"{_num(whole.get('cpu_ms_per_application'), 2)} "
+                f"({_num(whole.get('percent_of_all_cpus'), 0)} % busy) |"
+            )
         lines.append("")
     return "\n".join(lines)
+
+
+def _roles(rows: list[dict[str, Any]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for row in rows:
+        for role in row.get("cpu_ms_per_accepted_application", {}):
+            seen.setdefault(role, None)
+    return list(seen)
 
 
 def _num(value: float | None, digits: int) -> str:
