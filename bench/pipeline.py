@@ -248,7 +248,10 @@ def _measure(
     servers_before = {name: cpu_seconds_of(comms) for name, comms in SERVERS.items()}
     machine_before = machine_busy_seconds()
     recorders = (
-        {p.name: Recorder(p.pid, args.seconds, log_dir / f"{p.name}.spy") for p in started}
+        {
+            p.name: Recorder(p.pid, args.seconds, log_dir / f"{p.name}.spy", gil=True)
+            for p in started
+        }
         if args.profile
         else {}
     )
@@ -358,7 +361,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="py-spy every process during the load (bench/results/pipeline-profile-*.txt)",
+        help="py-spy every process's GIL holder during the load "
+        "(bench/results/pipeline-profile-*.txt)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "pipeline.json")
     args = parser.parse_args(argv)
