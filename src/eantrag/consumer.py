@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from eantrag.broker import Handler, IncomingMessage
 from eantrag.db import Database, utcnow
-from eantrag.metrics import MESSAGES_HANDLED
+from eantrag.metrics import GROUP_SIZE, MESSAGES_HANDLED
 from eantrag.models import ProcessedMessage
 
 log = structlog.get_logger(__name__)
@@ -92,6 +92,7 @@ def grouped(consumer: str, db: Database, handler: GroupHandler, *, max_group: in
                     ],
                 )
                 await handler(session, list(fresh.values()))
+        GROUP_SIZE.labels(consumer).observe(len(group))
         for message in fresh.values():
             MESSAGES_HANDLED.labels(message.queue, "ok").inc()
 

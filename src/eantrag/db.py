@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from eantrag.metrics import GROUP_SIZE
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -238,6 +240,7 @@ class GroupCommitter:
             raise
         self.batches += 1
         self.committed += len(batch)
+        GROUP_SIZE.labels("intake").observe(len(batch))
         for _, future in batch:
             _settle(future, None)
 
@@ -250,6 +253,7 @@ class GroupCommitter:
             else:
                 self.batches += 1
                 self.committed += 1
+                GROUP_SIZE.labels("intake").observe(1)
                 _settle(future, None)
 
     async def _commit(self, units: list[Sequence[Insert]]) -> None:

@@ -31,6 +31,13 @@ APPLICATIONS_ACCEPTED = Counter(
 MESSAGES_HANDLED = Counter(
     "eantrag_messages_handled_total", "Consumed messages by queue and outcome", ["queue", "outcome"]
 )
+GROUP_SIZE = Histogram(
+    "eantrag_transaction_group_size",
+    "Units of work committed together in one transaction: requests of the intake's group "
+    "commit, messages of a grouped consumer. Groups of 1 under load mean no batching.",
+    ["committer"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
 
 
 class MetricsMiddleware:

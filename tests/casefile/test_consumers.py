@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from dataclasses import replace
 
+from prometheus_client import REGISTRY
 from sqlalchemy import event, select
 
 from casefile import service
@@ -151,6 +152,13 @@ async def test_deliveries_that_arrive_together_share_a_transaction(runtime: Runt
         nonlocal commits
         commits += 1
 
+    def grouped() -> float:
+        sample = REGISTRY.get_sample_value(
+            "eantrag_transaction_group_size_sum", {"committer": "casefile"}
+        )
+        return sample or 0.0
+
+    before = grouped()
     event.listen(runtime.db.engine.sync_engine, "commit", count)
     try:
         results = await asyncio.gather(
@@ -168,6 +176,9 @@ async def test_deliveries_that_arrive_together_share_a_transaction(runtime: Runt
     assert numbers == list(range(1, 21)), "gap-free references, whatever the grouping"
     # 20 filings and their processed-message marks in fewer transactions than filings
     assert commits < 10, f"{commits} commits for 20 filings"
+    # the metric counts every message of a committed group: the 20 good ones, and the bad one
+    # only if it had been committed (it was not)
+    assert grouped() - before == 20
     # and a repeat of the same deliveries files nothing twice
     again = await asyncio.gather(*(handler(m) for m in good), return_exceptions=True)
     assert all(r is None for r in again)

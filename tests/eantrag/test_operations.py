@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import httpx
+from prometheus_client import REGISTRY
 
 from eantrag.app import create_app
 from eantrag.blobs import FileBlobStore
@@ -49,6 +50,29 @@ async def test_metrics_count_requests_and_validation_failures(client: httpx.Asyn
         'eantrag_http_requests_total{method="POST",route="/v1/applications",status="422"}' in text
     )
     assert "eantrag_http_request_duration_seconds_bucket" in text
+
+
+async def test_metrics_show_how_many_requests_share_a_commit(client: httpx.AsyncClient) -> None:
+    def committed() -> float:
+        sample = REGISTRY.get_sample_value(
+            "eantrag_transaction_group_size_sum", {"committer": "intake"}
+        )
+        return sample or 0.0
+
+    before = committed()
+    body = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                "/v1/applications", content=body, headers={"content-type": "application/xml"}
+            )
+            for _ in range(8)
+        )
+    )
+    assert [r.status_code for r in responses] == [202] * 8
+    assert committed() - before == 8, "every accepted request is counted in one group"
+    text = (await client.get("/metrics")).text
+    assert 'eantrag_transaction_group_size_bucket{committer="intake",le="1.0"}' in text
 
 
 def test_committed_openapi_document_matches_the_code() -> None:
