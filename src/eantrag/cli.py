@@ -13,6 +13,7 @@ from archive.cli import archive_app
 from casefile.cli import audit_app, fileplan_app, token_app
 from eantrag import __version__, heap, schema
 from eantrag.logs import configure_logging
+from eantrag.metrics import serve_metrics
 from eantrag.settings import Settings
 from routing.cli import directory_app
 
@@ -112,6 +113,8 @@ def worker(
             await runtime.close()
             raise typer.BadParameter(f"unknown worker {name!r}; known: {sorted(runtime.workers)}")
         tasks = await run_workers(runtime, [name])
+        if settings.worker_metrics_port is not None:
+            serve_metrics(settings.host, settings.worker_metrics_port)
         if settings.gc_freeze:
             tasks.append(asyncio.create_task(heap.freeze_after_warm_up(), name="gc-freeze"))
         try:

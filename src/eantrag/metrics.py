@@ -5,7 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    Counter,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -66,6 +72,11 @@ class MetricsMiddleware:
             template = getattr(route, "path", None) or "unmatched"
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             LATENCY.labels(scope["method"], template).observe(time.perf_counter() - start)
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """Serve `/metrics` from a background thread (for worker processes, which have no API)."""
+    start_http_server(port, addr=host)
 
 
 def metrics_response() -> Response:

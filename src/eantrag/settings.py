@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `eantrag serve` binds to.")
     port: int = Field(default=8000, description="Port `eantrag serve` listens on.")
+    worker_metrics_port: int | None = Field(
+        default=None,
+        description=(
+            "Port on which `eantrag worker` serves its Prometheus metrics (`/metrics`, bound to "
+            "`EANTRAG_HOST`); unset: none. Each worker process needs a port of its own."
+        ),
+    )
     log_format: str = Field(
         default="console",
         description="`console` for readable logs in a terminal, `json` for production.",
