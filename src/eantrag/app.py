@@ -12,12 +12,21 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from casefile.api import router as casefile_router
 from eantrag import __version__, heap
+from eantrag.db import OUTAGE_ERRORS, is_outage
 from eantrag.metrics import MetricsMiddleware, metrics_response
-from eantrag.problems import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, ProblemError, problem_handler
+from eantrag.problems import (
+    PROBLEM_BASE,
+    PROBLEM_MEDIA_TYPE,
+    ProblemError,
+    Unavailable,
+    problem_handler,
+    problem_responses,
+)
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from eantrag.wiring import open_pipeline
@@ -98,11 +107,16 @@ def create_app(
     app.add_exception_handler(ProblemError, problem_handler)
     app.add_exception_handler(RequestValidationError, _request_validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
+    database_errors: tuple[type[Exception], ...] = (DBAPIError, *OUTAGE_ERRORS)
+    for error in database_errors:
+        app.add_exception_handler(error, _database_error_handler)
 
-    app.include_router(intake_router)
+    # Every route of these reads or writes the database, so each can meet an outage.
+    outage = problem_responses(503)
+    app.include_router(intake_router, responses=outage)
     app.include_router(schemas_router)
-    app.include_router(routing_router)
-    app.include_router(casefile_router)
+    app.include_router(routing_router, responses=outage)
+    app.include_router(casefile_router, responses=outage)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
@@ -144,6 +158,34 @@ def create_app(
         return metrics_response()
 
     return app
+
+
+RETRY_AFTER_SECONDS = 5
+
+
+async def _database_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A database that cannot be reached (restarting, connection lost, pool exhausted) is a 503
+    with Retry-After, so that clients retry instead of reporting a failure; nothing of the request
+    was committed. Any other database error is a bug: a 500."""
+    if not is_outage(exc):
+        log.error("request.database_error", path=request.url.path, error=repr(exc))
+        return JSONResponse(
+            {
+                "type": PROBLEM_BASE + "internal-error",
+                "title": "Internal error",
+                "status": 500,
+                "detail": "an unexpected database error; it was logged",
+                "code": "internal_error",
+                "instance": request.url.path,
+            },
+            status_code=500,
+            media_type=PROBLEM_MEDIA_TYPE,
+        )
+    log.warning("request.database_unavailable", path=request.url.path, error=repr(exc)[:300])
+    return Unavailable(
+        "the database is not reachable right now; nothing was stored — try again",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    ).to_response(instance=request.url.path)
 
 
 async def _http_exception_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -10,11 +10,13 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
 
+import asyncpg
 import orjson
 from sqlalchemy import JSON, DateTime, MetaData, Table, event, insert, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -26,6 +28,26 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 from eantrag.metrics import GROUP_SIZE
+
+# What a database outage looks like to a caller (restart, lost connection, refused or exhausted
+# connections) — as opposed to an error in what was asked. Connection attempts surface the
+# driver's own exceptions, unwrapped by SQLAlchemy.
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    SQLAlchemyTimeoutError,
+    ConnectionError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    return isinstance(exc, OUTAGE_ERRORS) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

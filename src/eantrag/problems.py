@@ -70,6 +70,14 @@ class NotFound(ProblemError):
     title = "Not found"
 
 
+class Unavailable(ProblemError):
+    """A dependency (the database) is not reachable: try again after `Retry-After` seconds."""
+
+    status = 503
+    code = "unavailable"
+    title = "Temporarily unavailable"
+
+
 class InvalidParam(BaseModel):
     model_config = ConfigDict(extra="allow")
     name: str

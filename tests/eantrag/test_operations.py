@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 from prometheus_client import REGISTRY
+from sqlalchemy import func, select
 
 from eantrag.app import create_app
 from eantrag.blobs import FileBlobStore
@@ -16,6 +17,7 @@ from eantrag.configdoc import END, START, config_table
 from eantrag.openapi import render_openapi
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
+from intake.models import Application
 from tests.conftest import EXAMPLES, ROOT, break_postcode
 
 
@@ -103,3 +105,38 @@ async def test_the_api_exempts_its_start_up_heap_from_full_collections(
     async with app.router.lifespan_context(app):
         await asyncio.sleep(0.05)
         assert gc.get_freeze_count() == 0
+
+
+async def test_a_database_outage_is_a_503_with_retry_after_and_stores_nothing(
+    client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
+) -> None:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from eantrag.db import create_engine
+
+    unreachable = (
+        "postgresql+asyncpg://postgres@127.0.0.1:1/test"
+        if runtime.db.dialect == "postgresql"
+        else f"sqlite+aiosqlite:///{tmp_path / 'no-such-directory' / 'eantrag.db'}"
+    )
+    engine, sessionmaker = runtime.db.engine, runtime.db.sessionmaker
+    runtime.db.engine = create_engine(unreachable)
+    runtime.db.sessionmaker = async_sessionmaker(runtime.db.engine, expire_on_commit=False)
+    try:
+        body = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
+        response = await client.post(
+            "/v1/applications", content=body, headers={"content-type": "application/xml"}
+        )
+        routes = await client.get(
+            "/v1/routes", params={"leikaKey": "99102013104000", "ars": "146120000000"}
+        )
+    finally:
+        await runtime.db.engine.dispose()
+        runtime.db.engine, runtime.db.sessionmaker = engine, sessionmaker
+    for answer in (response, routes):
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.headers["retry-after"] == "5"
+        assert answer.json()["code"] == "unavailable"
+    async with runtime.db.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Application)) == 0
