@@ -163,6 +163,7 @@ class Database:
 
 
 Insert = tuple[Table, dict[str, Any]]
+"""One row for one table."""
 
 
 def table_of(model: type[Any]) -> Table:
@@ -190,9 +191,6 @@ async def insert_rows(connection: AsyncSession | AsyncConnection, rows: Sequence
         by_table.setdefault(table, []).append(row)
     for table in sorted(by_table, key=_dependency_rank):
         await connection.execute(insert(table), by_table[table])
-
-
-"""One row for one table."""
 
 
 class GroupCommitter:

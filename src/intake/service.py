@@ -9,7 +9,7 @@ import hmac
 import mimetypes
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -312,7 +312,7 @@ async def record_statuses(session: AsyncSession, changes: list[StatusChange]) ->
     """
     ids = {change.application_id for change in changes}
     current = {
-        row.id: _aware(row.updated_at)
+        row.id: row.updated_at
         for row in await session.execute(
             select(Application.id, Application.updated_at).where(Application.id.in_(ids))
         )
@@ -348,8 +348,3 @@ async def record_statuses(session: AsyncSession, changes: list[StatusChange]) ->
             ],
         )
     return ids - current.keys()
-
-
-def _aware(at: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every time eantrag stores is UTC.
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
