@@ -14,11 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from eantrag import schema
 from eantrag.app import create_app
+from eantrag.models import InlineBlob
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from eantrag.wiring import open_pipeline
@@ -171,6 +172,15 @@ def break_postcode(document: bytes) -> bytes:
 def blob_files(settings: Settings) -> list[Path]:
     root = settings.data_dir / "blobs"
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+async def stored_blobs(runtime: Runtime, settings: Settings) -> set[str]:
+    """The keys of every stored blob: files in the blob directory and rows kept inline."""
+    root = settings.data_dir / "blobs"
+    keys = {path.relative_to(root).as_posix() for path in blob_files(settings)}
+    async with runtime.db.sessionmaker() as session:
+        keys.update((await session.scalars(select(InlineBlob.key))).all())
+    return keys
 
 
 async def purge_queues(url: str, *queues: str, delete: bool = False) -> None:

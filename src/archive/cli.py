@@ -32,9 +32,9 @@ from archive.errors import ArchiveError
 from archive.package import verify_package
 from archive.schema import VERSIONS, SchemaCheck
 from archive.service import ArchiveService, ConfirmResult, ExportResult
-from eantrag.blobs import BlobStore, create_blob_store
 from eantrag.db import Database
 from eantrag.logs import configure_logging
+from eantrag.runtime import open_blob_store
 from eantrag.settings import Settings
 
 archive_app = typer.Typer(help="xdomea Aussonderung to the state archive.", no_args_is_help=True)
@@ -79,16 +79,6 @@ def _version(value: str) -> str:
     return value
 
 
-def _blobs(settings: Settings) -> BlobStore:
-    return create_blob_store(
-        settings.effective_blob_url,
-        s3_endpoint=settings.s3_endpoint,
-        s3_access_key=settings.s3_access_key.get_secret_value() if settings.s3_access_key else None,
-        s3_secret_key=settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None,
-        s3_region=settings.s3_region,
-    )
-
-
 def _schema(settings: Settings, skip: bool) -> SchemaCheck:
     try:
         return SchemaCheck(settings.xdomea_schema_dir, skip=skip)
@@ -105,7 +95,7 @@ def _run(
 
     async def _go() -> T:
         db = Database(settings.effective_database_url, pool_size=settings.db_pool_size)
-        blobs = _blobs(settings)
+        blobs = open_blob_store(settings, db)
         try:
             async with db.transaction() as session:
                 service = ArchiveService(

@@ -56,7 +56,7 @@ from casefile.models import (
 )
 from casefile.rendering import DecisionText, render_application, render_decision, subject
 from casefile.schemas import ApplicationToFile
-from eantrag.blobs import BlobStore, blob_key
+from eantrag.blobs import BlobStore, TieredBlobStore, blob_key
 from eantrag.broker import EVENTS_EXCHANGE, PermanentError
 from eantrag.db import Insert, column_values, insert_rows, table_of, utcnow
 from eantrag.models import OutboxMessage
@@ -188,6 +188,8 @@ class NewDocument:
 class PreparedFiling:
     application: ApplicationToFile
     documents: list[NewDocument]
+    blob_rows: list[Insert] = field(default_factory=list)
+    """Documents kept in the database (`TieredBlobStore`), inserted with the case."""
 
 
 async def verify_blob(blobs: BlobStore, key: str, sha256: str, size: int) -> None:
@@ -213,10 +215,18 @@ class StoredBlob:
     size: int
 
 
-async def store_bytes(blobs: BlobStore, data: bytes, media_type: str) -> StoredBlob:
+async def store_bytes(
+    blobs: TieredBlobStore, data: bytes, media_type: str
+) -> tuple[StoredBlob, list[Insert]]:
+    """Keep `data`: a large document goes to the blob store now; a small one comes back as the
+    row that the caller inserts in the transaction which refers to it."""
     sha256 = hashlib.sha256(data).hexdigest()
+    inline = blobs.inline_row(data, sha256)
+    if inline is not None:
+        key, row = inline
+        return StoredBlob(key, sha256, len(data)), [row]
     key = await blobs.put(io.BytesIO(data), sha256, len(data), media_type)
-    return StoredBlob(key, sha256, len(data))
+    return StoredBlob(key, sha256, len(data)), []
 
 
 _EXTENSIONS = {"application/xml": ".xml", "text/xml": ".xml", "application/json": ".json"}
@@ -229,7 +239,7 @@ def _original_filename(media_type: str) -> str:
     return f"antrag{extension}"
 
 
-async def prepare_filing(blobs: BlobStore, application: ApplicationToFile) -> PreparedFiling:
+async def prepare_filing(blobs: TieredBlobStore, application: ApplicationToFile) -> PreparedFiling:
     original = application.original
     await verify_blob(blobs, original.blob_key, original.sha256, original.size)
     for attachment in application.attachments:
@@ -245,7 +255,7 @@ async def prepare_filing(blobs: BlobStore, application: ApplicationToFile) -> Pr
         sha512=original.sha512,
         blob_key=original.blob_key,
     )
-    rendering = await store_bytes(blobs, render_application(application), HTML)
+    rendering, blob_rows = await store_bytes(blobs, render_application(application), HTML)
     documents = [
         original_doc,
         NewDocument(
@@ -275,7 +285,7 @@ async def prepare_filing(blobs: BlobStore, application: ApplicationToFile) -> Pr
                 blob_key=attachment.blob_key,
             )
         )
-    return PreparedFiling(application, documents)
+    return PreparedFiling(application, documents, blob_rows)
 
 
 # --- filing ----------------------------------------------------------------------------------
@@ -371,7 +381,7 @@ async def file_applications(
         counter = (prepared.application.authority_id, unit.kennzeichen)
         number, next_free[counter] = next_free[counter], next_free[counter] + 1
         filed = _new_case(prepared, unit, leika_key, year, number, now, actor, source)
-        rows += _case_rows(filed, prepared, actor, now)
+        rows += [*prepared.blob_rows, *_case_rows(filed, prepared, actor, now)]
         results[prepared.application.application_id] = filed
     try:
         await insert_rows(session, rows)
@@ -503,7 +513,7 @@ def _case_rows(filed: Filed, prepared: PreparedFiling, actor: str, now: datetime
 
 async def transition(
     session: AsyncSession,
-    blobs: BlobStore,
+    blobs: TieredBlobStore,
     case: Vorgang,
     *,
     to: str,
@@ -569,7 +579,7 @@ async def transition(
 
 async def _decision_document(
     session: AsyncSession,
-    blobs: BlobStore,
+    blobs: TieredBlobStore,
     case: Vorgang,
     outcome: str,
     reason: str | None,
@@ -598,7 +608,8 @@ async def _decision_document(
             decided_by=actor,
         )
     )
-    stored = await store_bytes(blobs, body, HTML)
+    stored, blob_rows = await store_bytes(blobs, body, HTML)
+    await insert_rows(session, blob_rows)
     version = await repository.next_version(session, case.id, "decision")
     document = Dokument(
         id=uuid.uuid4(),

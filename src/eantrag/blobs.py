@@ -1,4 +1,5 @@
-"""Content-addressed blob store: a directory by default, S3/MinIO in production.
+"""Content-addressed blob store: a directory by default, S3/MinIO in production, with small
+blobs kept in the database (`TieredBlobStore`).
 
 Keys are derived from the SHA-256 of the bytes, so storing the same document twice is a no-op
 and a key proves what it holds. Writes are durable before they return (fsync, then rename),
@@ -19,6 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, BinaryIO, Protocol, cast
 from urllib.parse import urlparse
+
+from sqlalchemy import delete, select
+
+from eantrag.db import Database, Insert, insert_rows, table_of
+from eantrag.models import InlineBlob
 
 CHUNK = 256 * 1024
 
@@ -240,6 +246,113 @@ class S3BlobStore:
 
     async def close(self) -> None:
         return None
+
+
+class TieredBlobStore:
+    """Small blobs as rows of the database, larger ones in `inner` (a directory or S3/MinIO).
+
+    A document of a few kilobytes in its own file costs a write, two fsyncs and a rename before
+    the database may refer to it, and those flushes queue at the same disk as the database's
+    own. Kept as a row (`inline_blobs`) and inserted in the transaction that refers to it, it
+    costs nothing but its bytes in that transaction's commit, and a crash cannot leave it
+    without its row or its row without it. Documents over `inline_max` bytes, which the
+    database should not carry, go to `inner` as before; `inline_max=0` sends every one there.
+
+    Keys are the same in both tiers, so a reader does not need to know where a blob is: the
+    table is asked first, then `inner`. Look-ups that arrive in the same turn of the event loop
+    (a batch of deliveries verifying their originals) share one query.
+    """
+
+    def __init__(self, inner: BlobStore, db: Database, inline_max: int) -> None:
+        self.inner = inner
+        self.db = db
+        self.inline_max = inline_max
+        self._wanted: dict[str, list[asyncio.Future[bytes | None]]] = {}
+        self._lookups: set[asyncio.Task[None]] = set()
+
+    def inline_row(self, data: bytes, sha256_hex: str) -> tuple[str, Insert] | None:
+        """The key and row that keep `data` in the database, or None if it is too large.
+
+        The caller inserts the row (`eantrag.db.insert_rows`) in the transaction that refers to
+        the key; an existing row of the same content is skipped.
+        """
+        if len(data) > self.inline_max:
+            return None
+        if hashlib.sha256(data).hexdigest() != sha256_hex:
+            raise ValueError("blob bytes do not match the announced SHA-256")
+        key = blob_key(sha256_hex)
+        return key, (table_of(InlineBlob), {"key": key, "data": data})
+
+    async def put(self, source: IO[bytes], sha256_hex: str, size: int, media_type: str) -> str:
+        if size > self.inline_max:
+            return await self.inner.put(source, sha256_hex, size, media_type)
+        source.seek(0)
+        inline = self.inline_row(source.read(), sha256_hex)
+        assert inline is not None
+        async with self.db.engine.begin() as connection:
+            await insert_rows(connection, [inline[1]])
+        return inline[0]
+
+    async def read(self, key: str) -> AsyncIterator[bytes]:
+        data = await self._inline(key)
+        if data is not None:
+            yield data
+            return
+        async for chunk in self.inner.read(key):
+            yield chunk
+
+    async def _inline(self, key: str) -> bytes | None:
+        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self._wanted.setdefault(key, []).append(future)
+        if len(self._wanted) == 1 and len(self._wanted[key]) == 1:
+            task = asyncio.create_task(self._look_up())
+            self._lookups.add(task)
+            task.add_done_callback(self._lookups.discard)
+        return await future
+
+    async def _look_up(self) -> None:
+        await asyncio.sleep(0)  # let the look-ups of this turn of the event loop join
+        wanted, self._wanted = self._wanted, {}
+        try:
+            table = table_of(InlineBlob)
+            async with self.db.reader.connect() as connection:
+                rows = await connection.execute(
+                    select(table.c.key, table.c.data).where(table.c.key.in_(wanted))
+                )
+                found: dict[str, bytes] = {key: data for key, data in rows}
+        except Exception as exc:
+            for futures in wanted.values():
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(exc)
+            return
+        except BaseException:
+            for futures in wanted.values():
+                for future in futures:
+                    future.cancel()
+            raise
+        for key, futures in wanted.items():
+            for future in futures:
+                if not future.done():
+                    future.set_result(found.get(key))
+
+    async def exists(self, key: str) -> bool:
+        table = table_of(InlineBlob)
+        async with self.db.reader.connect() as connection:
+            found = await connection.scalar(select(table.c.key).where(table.c.key == key))
+        return found is not None or await self.inner.exists(key)
+
+    async def delete(self, key: str) -> None:
+        table = table_of(InlineBlob)
+        async with self.db.engine.begin() as connection:
+            await connection.execute(delete(table).where(table.c.key == key))
+        await self.inner.delete(key)
+
+    async def ping(self) -> None:
+        await self.inner.ping()
+
+    async def close(self) -> None:
+        await self.inner.close()
 
 
 def create_blob_store(

@@ -14,6 +14,8 @@ import asyncpg
 import orjson
 from sqlalchemy import JSON, DateTime, MetaData, Table, event, insert, text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
@@ -114,6 +116,9 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     )
 
 
+READ_ONLY = "eantrag_read_only"
+
+
 def _tune_sqlite(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
 
@@ -132,7 +137,11 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(connection: Any) -> None:
         # Take the write lock up front: a deferred transaction that reads and then writes
         # fails with SQLITE_BUSY instead of waiting when another writer got there first.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Only a reader (`Database.reader`) begins deferred: it never waits for the writer.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -141,6 +150,10 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
+        self.reader = self.engine.execution_options(**{READ_ONLY: True})
+        """The engine for reads that must not wait for a writer (on SQLite, whose transactions
+        otherwise take the write lock up front), e.g. while the caller holds a write
+        transaction open on another connection."""
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.group = GroupCommitter(self)
 
@@ -190,7 +203,23 @@ async def insert_rows(connection: AsyncSession | AsyncConnection, rows: Sequence
     for table, row in rows:
         by_table.setdefault(table, []).append(row)
     for table in sorted(by_table, key=_dependency_rank):
-        await connection.execute(insert(table), by_table[table])
+        await connection.execute(_insert(table, _dialect(connection)), by_table[table])
+
+
+def _dialect(connection: AsyncSession | AsyncConnection) -> str:
+    if isinstance(connection, AsyncSession):
+        return connection.get_bind().dialect.name
+    return connection.dialect.name
+
+
+@cache
+def _insert(table: Table, dialect: str) -> Any:
+    """A plain insert, or for a table marked `insert_skips_existing` (rows keyed by content)
+    one that skips rows whose key is already there."""
+    if not table.info.get("insert_skips_existing"):
+        return insert(table)
+    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return upsert(table).on_conflict_do_nothing()
 
 
 class GroupCommitter:

@@ -70,3 +70,17 @@ class InstanceSecret(Base):
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class InlineBlob(Base):
+    """A small document kept in the database instead of the blob store (see `TieredBlobStore`).
+
+    Written in the transaction of the row that refers to it, and by content: the same bytes
+    arriving twice are one row (the insert skips a key that exists).
+    """
+
+    __tablename__ = "inline_blobs"
+    __table_args__ = ({"info": {"insert_skips_existing": True}},)
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from eantrag.blobs import BlobStore, S3BlobStore, create_blob_store
+from eantrag.blobs import S3BlobStore, TieredBlobStore, create_blob_store
 from eantrag.broker import Broker, DatabaseQueueBroker
 from eantrag.db import Database
 from eantrag.models import InstanceSecret
@@ -24,7 +24,7 @@ Worker = Callable[[], Awaitable[None]]
 class Runtime:
     settings: Settings
     db: Database
-    blobs: BlobStore
+    blobs: TieredBlobStore
     broker: Broker
     workers: dict[str, Worker] = field(default_factory=dict)
 
@@ -49,6 +49,18 @@ class Runtime:
         await self.db.dispose()
 
 
+def open_blob_store(settings: Settings, db: Database) -> TieredBlobStore:
+    """The configured blob store, with documents up to `blob_inline_max_bytes` in `db`."""
+    inner = create_blob_store(
+        settings.effective_blob_url,
+        s3_endpoint=settings.s3_endpoint,
+        s3_access_key=settings.s3_access_key.get_secret_value() if settings.s3_access_key else None,
+        s3_secret_key=settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None,
+        s3_region=settings.s3_region,
+    )
+    return TieredBlobStore(inner, db, settings.blob_inline_max_bytes)
+
+
 def build_broker(settings: Settings, db: Database) -> Broker:
     if settings.amqp_url:
         from eantrag.amqp import AmqpBroker
@@ -61,15 +73,9 @@ async def open_runtime(settings: Settings) -> Runtime:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.effective_database_url, pool_size=settings.db_pool_size)
-    blobs = create_blob_store(
-        settings.effective_blob_url,
-        s3_endpoint=settings.s3_endpoint,
-        s3_access_key=settings.s3_access_key.get_secret_value() if settings.s3_access_key else None,
-        s3_secret_key=settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None,
-        s3_region=settings.s3_region,
-    )
-    if isinstance(blobs, S3BlobStore):
-        await blobs.ensure_bucket()
+    blobs = open_blob_store(settings, db)
+    if isinstance(blobs.inner, S3BlobStore):
+        await blobs.inner.ensure_bucket()
     broker = build_broker(settings, db)
     await broker.start()
     runtime = Runtime(settings=settings, db=db, blobs=blobs, broker=broker)

@@ -48,6 +48,16 @@ class Settings(BaseSettings):
             "directory. `file:///path` for another directory, `s3://bucket` for S3/MinIO."
         ),
     )
+    blob_inline_max_bytes: int = Field(
+        default=64 * 1024,
+        ge=0,
+        description=(
+            "Documents up to this size are kept in the database, written in the same commit as "
+            "the application or case that refers to them, instead of as a file or S3 object "
+            "of their own (which costs disk flushes before every commit). 0: every document "
+            "goes to the blob store."
+        ),
+    )
     s3_endpoint: str | None = Field(
         default=None,
         description="S3/MinIO endpoint URL, e.g. `http://minio:9000` (only with `s3://` blobs).",

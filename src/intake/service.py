@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eantrag.blobs import BlobStore
+from eantrag.blobs import TieredBlobStore
 from eantrag.broker import INTAKE_EXCHANGE
 from eantrag.db import Database, Insert, column_values, table_of, utcnow
 from eantrag.outbox import message_row, notify_relay, outbox_table
@@ -87,12 +87,14 @@ async def _replay(
 
 async def accept(
     db: Database,
-    blobs: BlobStore,
+    blobs: TieredBlobStore,
     tokens: StatusTokens,
     submission: Submission,
     idempotency_key: str | None,
 ) -> Receipt:
     """Store the original and attachments, then commit row, timeline and outbox event at once.
+
+    Small documents are rows of that same commit (see `TieredBlobStore`).
 
     The commit is shared with concurrent requests (`Database.group`); this returns only once the
     rows are committed, so a receipt is never handed out for something that could still be lost.
@@ -108,7 +110,7 @@ async def accept(
     form = validated.form
     original = submission.original
     attachments = [*submission.attachments, *_inline_attachments(submission)]
-    keys = await _store(blobs, [original, *(a.spool for a in attachments)])
+    keys, blob_rows = await _store(blobs, [original, *(a.spool for a in attachments)])
     blob_key = keys[original.sha256]
     attachment_rows = [(a, keys[a.spool.sha256]) for a in attachments]
 
@@ -135,7 +137,7 @@ async def accept(
         submission_metadata=submission.metadata,
     )
     try:
-        await db.group.insert(_rows(app, attachment_rows))
+        await db.group.insert([*blob_rows, *_rows(app, attachment_rows)])
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -149,16 +151,37 @@ async def accept(
     return _receipt(app, tokens)
 
 
-async def _store(blobs: BlobStore, spools: list[Spool]) -> dict[str, str]:
-    """Put each distinct content into the blob store (durably, before the commit): sha256 → key."""
-    distinct = {spool.sha256: spool for spool in spools}
-    keys = await asyncio.gather(
+async def _store(
+    blobs: TieredBlobStore, spools: list[Spool]
+) -> tuple[dict[str, str], list[Insert]]:
+    """Store each distinct content: sha256 → key, and the rows of those kept in the database.
+
+    Small contents become rows of the application's own commit; larger ones are put into the
+    blob store now, durably, before that commit refers to them.
+    """
+    keys: dict[str, str] = {}
+    rows: list[Insert] = []
+    large: dict[str, Spool] = {}
+    for spool in spools:
+        sha256 = spool.sha256
+        if sha256 in keys or sha256 in large:
+            continue
+        inline = (
+            blobs.inline_row(spool.read_all(), sha256) if spool.size <= blobs.inline_max else None
+        )
+        if inline is None:
+            large[sha256] = spool
+        else:
+            keys[sha256], row = inline
+            rows.append(row)
+    stored = await asyncio.gather(
         *(
             blobs.put(spool.file, sha256, spool.size, spool.media_type)
-            for sha256, spool in distinct.items()
+            for sha256, spool in large.items()
         )
     )
-    return dict(zip(distinct, keys, strict=True))
+    keys.update(zip(large, stored, strict=True))
+    return keys, rows
 
 
 def _rows(app: Application, attachments: list[tuple[ReceivedAttachment, str]]) -> list[Insert]:

@@ -28,7 +28,7 @@ from intake.models import Application
 from tests.archive.conftest import TEST_FORMAT_CODES
 from tests.archive.support import appraisal_message, import_confirmation, write
 from tests.casefile.support import DRESDEN_ID, LEIPZIG_ID, PIPELINE, status_of
-from tests.conftest import blob_files
+from tests.conftest import stored_blobs
 from tests.routing.support import import_example, wait_for, workers
 
 AS_OF = "2100-01-01"
@@ -165,7 +165,7 @@ async def test_offer_appraise_export_confirm_leaves_nothing_of_archived_cases(
     assert {"Antrag (Original)", "Antrag (Lesefassung)", "Bescheid"} <= set(kinds)
     assert kinds[-1] == "Strukturierte Daten"
 
-    blobs_before = {p.name for p in blob_files(settings)}
+    blobs_before = {key.rsplit("/", 1)[-1] for key in await stored_blobs(runtime, settings)}
     async with runtime.db.sessionmaker() as session:
         taken_case = await session.scalar(select(Vorgang).where(Vorgang.akte_id == take.id))
         taken_keys = set(
@@ -219,7 +219,7 @@ async def test_offer_appraise_export_confirm_leaves_nothing_of_archived_cases(
         remaining |= set((await session.scalars(select(Application.blob_key))).all())
         entries = (await session.scalars(select(AuditEntry))).all()
         assert any(e.action == "archive.archived" for e in entries)
-    blobs_after = {p.name for p in blob_files(settings)}
+    blobs_after = {key.rsplit("/", 1)[-1] for key in await stored_blobs(runtime, settings)}
     gone = blobs_before - blobs_after
     assert {key.rsplit("/", 1)[-1] for key in taken_keys} - {
         key.rsplit("/", 1)[-1] for key in remaining

@@ -8,7 +8,6 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,7 +17,7 @@ from sqlalchemy import select, update
 
 from casefile.models import Akte, ApiToken, Dokument, Vorgang
 from eantrag.db import utcnow
-from eantrag.models import OutboxMessage
+from eantrag.models import InlineBlob, OutboxMessage
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from tests.casefile.support import (
@@ -286,8 +285,14 @@ async def test_an_uploaded_decision_can_be_the_decision(
     assert trail[-1]["newValue"]["decisionDocument"]["id"] == document["id"]
 
 
-def corrupt(path: Path) -> None:
-    """Change a stored blob behind the e-Akte's back, keeping its size."""
+async def corrupt(runtime: Runtime, settings: Settings, key: str) -> None:
+    """Change a stored blob behind the e-Akte's back, keeping its size (a row or a file)."""
+    async with runtime.db.transaction() as session:
+        row = await session.get(InlineBlob, key)
+        if row is not None:
+            row.data = row.data.replace(b"Muster", b"Fake!!")
+            return
+    path = settings.data_dir / "blobs" / key
     path.write_bytes(path.read_bytes().replace(b"Muster", b"Fake!!"))
 
 
@@ -303,7 +308,7 @@ async def test_a_document_is_served_only_with_its_recorded_hash_and_every_read_i
     assert hashlib.sha256(good.content).hexdigest() == document.sha256
     assert good.headers["etag"] == f'"{document.sha256}"'
 
-    corrupt(settings.data_dir / "blobs" / document.blob_key)
+    await corrupt(runtime, settings, document.blob_key)
     bad = await call(client, "GET", href, {}, world.clerk)
     assert bad.status_code == 500
     assert bad.headers["content-type"] == PROBLEM

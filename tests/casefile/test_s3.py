@@ -62,6 +62,7 @@ async def s3_runtime(
         s3_access_key="testing",
         s3_secret_key="testing",
         s3_region="us-east-1",
+        blob_inline_max_bytes=0,  # every document an S3 object, however small
         amqp_url=None,
         public_base_url="http://testserver",
         retry_delays_seconds=[1, 1],
@@ -77,7 +78,7 @@ async def test_examples_are_filed_into_postgresql_with_documents_in_s3(
     s3_runtime: Runtime,
 ) -> None:
     runtime = s3_runtime
-    assert isinstance(runtime.blobs, S3BlobStore)
+    assert isinstance(runtime.blobs.inner, S3BlobStore)
     await import_example(runtime.db)
     app = create_app(runtime.settings, runtime=runtime)
     async with app.router.lifespan_context(app):
@@ -111,7 +112,7 @@ async def test_examples_are_filed_into_postgresql_with_documents_in_s3(
                     ).json()
                     assert detail["authority"]["id"] == authority
                     for document in detail["documents"]:
-                        stored = await read_all(runtime.blobs, blob_key(document["sha256"]))
+                        stored = await read_all(runtime.blobs.inner, blob_key(document["sha256"]))
                         assert hashlib.sha256(stored).hexdigest() == document["sha256"]
                         served = await client.get(document["href"], headers=bearer(token))
                         assert served.content == stored

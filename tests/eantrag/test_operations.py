@@ -33,8 +33,8 @@ async def test_readiness_reports_a_broken_blob_store(
 ) -> None:
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
-    assert isinstance(runtime.blobs, FileBlobStore)
-    runtime.blobs.root = blocker / "blobs"
+    assert isinstance(runtime.blobs.inner, FileBlobStore)
+    runtime.blobs.inner.root = blocker / "blobs"
     ready = await client.get("/readyz")
     assert ready.status_code == 503
     assert ready.json()["checks"]["blobs"].startswith("failed")

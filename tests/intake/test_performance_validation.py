@@ -38,7 +38,7 @@ from intake.validation import (
     validate_json,
     validate_xml_chunks,
 )
-from tests.conftest import EXAMPLES, ROOT, blob_files
+from tests.conftest import EXAMPLES, ROOT
 from tests.intake.test_submit import nothing_stored
 
 WOHNGELD = FORMS["wohngeld-mietzuschuss"]
@@ -359,7 +359,6 @@ async def test_a_refused_large_document_stores_nothing(
     response = await client.post("/v1/applications", content=broken, headers=XML)
     assert response.status_code == 422, response.text
     assert await nothing_stored(runtime, settings)
-    assert blob_files(settings) == []
 
 
 async def test_a_fit_connect_submission_needs_no_part_for_an_inline_attachment(

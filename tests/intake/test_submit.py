@@ -10,11 +10,12 @@ import orjson
 import pytest
 from sqlalchemy import delete, func, select
 
-from eantrag.models import OutboxMessage
+from eantrag.blobs import blob_key, read_all
+from eantrag.models import InlineBlob, OutboxMessage
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from intake.models import Application, Attachment, StatusEvent
-from tests.conftest import EXAMPLES, blob_files, break_postcode
+from tests.conftest import EXAMPLES, blob_files, break_postcode, stored_blobs
 
 XML = {"content-type": "application/xml"}
 JSON = {"content-type": "application/json"}
@@ -29,7 +30,7 @@ async def nothing_stored(runtime: Runtime, settings: Settings) -> bool:
     counts = [
         await count(runtime, m) for m in (Application, Attachment, StatusEvent, OutboxMessage)
     ]
-    return counts == [0, 0, 0, 0] and blob_files(settings) == []
+    return counts == [0, 0, 0, 0] and await stored_blobs(runtime, settings) == set()
 
 
 @pytest.mark.parametrize(
@@ -81,6 +82,27 @@ async def test_example_is_accepted_and_stored_durably(
     assert event["original"]["sha256"] == receipt["sha256"]
 
 
+@pytest.mark.parametrize("inline_max", [64 * 1024, 0], ids=["row", "file"])
+async def test_the_original_is_a_row_of_the_commit_or_a_file_by_its_size(
+    client: httpx.AsyncClient, runtime: Runtime, settings: Settings, inline_max: int
+) -> None:
+    runtime.blobs.inline_max = inline_max
+    body = (EXAMPLES / "wohngeld.xml").read_bytes()
+    response = await client.post("/v1/applications", content=body, headers=XML)
+    assert response.status_code == 202, response.text
+    key = blob_key(response.json()["sha256"])
+    async with runtime.db.sessionmaker() as session:
+        row = await session.get(InlineBlob, key)
+    files = blob_files(settings)
+    if inline_max:
+        assert row is not None and row.data == body
+        assert files == [], "no file and no fsync of its own for a small original"
+    else:
+        assert row is None
+        assert files == [settings.data_dir / "blobs" / key]
+    assert await read_all(runtime.blobs, key) == body
+
+
 async def test_xml_and_json_twins_give_the_same_record(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
@@ -108,7 +130,9 @@ async def test_status_url_shows_the_timeline_and_nothing_without_the_token(
     assert status.json()["status"] == "received"
     assert [e["status"] for e in status.json()["timeline"]] == ["received"]
 
-    for params in ({}, {"token": "wrong"}, {"token": url.params["token"][:-1] + "A"}):
+    token = url.params["token"]
+    one_off = token[:-1] + ("B" if token.endswith("A") else "A")  # never the token itself
+    for params in ({}, {"token": "wrong"}, {"token": one_off}):
         denied = await client.get(url.path, params=params)
         assert denied.status_code == 404
         assert denied.headers["content-type"] == "application/problem+json"
@@ -207,6 +231,7 @@ async def test_oversized_body_is_413_and_stores_nothing(
         await session.execute(delete(OutboxMessage))
         await session.execute(delete(StatusEvent))
         await session.execute(delete(Application))
+        await session.execute(delete(InlineBlob))
     for path in blob_files(settings):
         path.unlink()
     response = await client.post("/v1/applications", content=padded, headers=XML)

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from casefile.models import Dokument, Vorgang
 from eantrag import schema
-from eantrag.blobs import create_blob_store, read_all
+from eantrag.blobs import TieredBlobStore, create_blob_store, read_all
 from eantrag.db import Database
 from intake.models import Application
 from routing import service as routing_service
@@ -371,7 +371,9 @@ async def stored_bytes_match(stack: Stack, acknowledged: dict[str, str]) -> list
             ).all()
     finally:
         await engine.dispose()
-    blobs = create_blob_store(stack.blob_dir.as_uri())
+    db = Database(stack.database_url)
+    # reads look in both tiers: small originals are rows, the rest files
+    blobs = TieredBlobStore(create_blob_store(stack.blob_dir.as_uri()), db, inline_max=0)
     wrong = []
     try:
         for application_id, blob_key in rows:
@@ -382,6 +384,7 @@ async def stored_bytes_match(stack: Stack, acknowledged: dict[str, str]) -> list
                 wrong.append(str(application_id))
     finally:
         await blobs.close()
+        await db.dispose()
     return wrong
 
 

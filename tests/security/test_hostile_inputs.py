@@ -16,7 +16,7 @@ from eantrag.models import OutboxMessage
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from intake.models import Application, Attachment, StatusEvent
-from tests.conftest import blob_files
+from tests.conftest import stored_blobs
 from tests.intake.test_submit import count
 from tests.security.conftest import Listener, fifo_untouched
 from tests.security.hostile import CORPUS, Env, Hostile, permissive_xsd
@@ -50,10 +50,10 @@ def peak_since_reset() -> int:
     return _status_kib()["VmHWM"] * 1024
 
 
-async def snapshot(runtime: Runtime, settings: Settings) -> tuple[list[int], set[Path]]:
-    """Rows in every table a submission writes, and the blob files."""
+async def snapshot(runtime: Runtime, settings: Settings) -> tuple[list[int], set[str]]:
+    """Rows in every table a submission writes, and the stored blobs."""
     tables = (Application, Attachment, StatusEvent, OutboxMessage)
-    return [await count(runtime, table) for table in tables], set(blob_files(settings))
+    return [await count(runtime, table) for table in tables], await stored_blobs(runtime, settings)
 
 
 async def answer_of(
