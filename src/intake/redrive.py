@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eantrag.broker import INTAKE_EXCHANGE
-from eantrag.db import Database, utcnow
+from eantrag.db import Database, column_values, utcnow
 from eantrag.outbox import add_message, notify_relay
 from eantrag.runtime import Runtime, Worker
 from intake.models import Application, Attachment
@@ -76,7 +76,9 @@ async def republish(session: AsyncSession, application_id: uuid.UUID, *, why: st
         exchange=INTAKE_EXCHANGE,
         routing_key="application.received",
         type="application.received",
-        payload=received_event(app, [(_StoredAttachment.of(a), a.blob_key) for a in attachments]),
+        payload=received_event(
+            column_values(app), [(_StoredAttachment.of(a), a.blob_key) for a in attachments]
+        ),
         headers={REDRIVE_HEADER: why},
     )
     return True

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import mimetypes
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,16 +61,17 @@ class StatusTokens:
         return hmac.compare_digest(expected, token.encode("utf-8", "surrogatepass"))
 
 
-def _receipt(app: Application, tokens: StatusTokens, replayed: bool = False) -> Receipt:
+def _receipt(app: Mapping[str, Any], tokens: StatusTokens, replayed: bool = False) -> Receipt:
+    """The receipt of an application, given as its row (`column_values` of a stored one)."""
     return Receipt(
-        application_id=app.id,
-        received_at=app.received_at,
-        sha256=app.sha256,
-        sha512=app.sha512,
-        form_id=app.form_id,
-        leika_urn=FORMS[app.form_id].leika_urn,
-        status=app.status,
-        status_token=tokens.issue(app.id),
+        application_id=app["id"],
+        received_at=app["received_at"],
+        sha256=app["sha256"],
+        sha512=app["sha512"],
+        form_id=app["form_id"],
+        leika_urn=FORMS[app["form_id"]].leika_urn,
+        status=app["status"],
+        status_token=tokens.issue(app["id"]),
         replayed=replayed,
     )
 
@@ -82,7 +84,7 @@ async def _replay(
         return None
     if existing.fingerprint != fingerprint:
         raise Conflict(f"the Idempotency-Key {key!r} was used for different content")
-    return _receipt(existing, tokens, replayed=True)
+    return _receipt(column_values(existing), tokens, replayed=True)
 
 
 async def accept(
@@ -116,26 +118,28 @@ async def accept(
 
     postleitzahl, ars = form.applicant_place(validated.record)
     now = utcnow()
-    app = Application(
-        id=uuid.uuid4(),
-        form_id=form.id,
-        leika_key=form.leika_key,
-        status=RECEIVED,
-        received_at=now,
-        updated_at=now,
-        representation=validated.representation,
-        media_type=original.media_type,
-        size=original.size,
-        sha256=original.sha256,
-        sha512=original.sha512,
-        blob_key=blob_key,
-        record=validated.record,
-        postleitzahl=postleitzahl,
-        ars=ars,
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
-        submission_metadata=submission.metadata,
-    )
+    # The row as a plain dict: it is only inserted, and an ORM object costs more to build
+    # than the rest of this function.
+    app: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "form_id": form.id,
+        "leika_key": form.leika_key,
+        "status": RECEIVED,
+        "received_at": now,
+        "updated_at": now,
+        "representation": validated.representation,
+        "media_type": original.media_type,
+        "size": original.size,
+        "sha256": original.sha256,
+        "sha512": original.sha512,
+        "blob_key": blob_key,
+        "record": validated.record,
+        "postleitzahl": postleitzahl,
+        "ars": ars,
+        "idempotency_key": idempotency_key,
+        "fingerprint": fingerprint,
+        "submission_metadata": submission.metadata,
+    }
     try:
         await db.group.insert([*blob_rows, *_rows(app, attachment_rows)])
     except IntegrityError:
@@ -184,9 +188,9 @@ async def _store(
     return keys, rows
 
 
-def _rows(app: Application, attachments: list[tuple[ReceivedAttachment, str]]) -> list[Insert]:
+def _rows(app: dict[str, Any], attachments: list[tuple[ReceivedAttachment, str]]) -> list[Insert]:
     """The inserts of one accepted application, parents first."""
-    rows: list[Insert] = [(table_of(Application), column_values(app))]
+    rows: list[Insert] = [(table_of(Application), app)]
     for attachment, key in attachments:
         spool = attachment.spool
         rows.append(
@@ -194,7 +198,7 @@ def _rows(app: Application, attachments: list[tuple[ReceivedAttachment, str]]) -
                 table_of(Attachment),
                 {
                     "id": uuid.uuid4(),
-                    "application_id": app.id,
+                    "application_id": app["id"],
                     "attachment_id": attachment.attachment_id,
                     "filename": attachment.filename,
                     "media_type": spool.media_type,
@@ -209,7 +213,12 @@ def _rows(app: Application, attachments: list[tuple[ReceivedAttachment, str]]) -
     rows.append(
         (
             table_of(StatusEvent),
-            {"application_id": app.id, "at": app.received_at, "status": RECEIVED, "detail": {}},
+            {
+                "application_id": app["id"],
+                "at": app["received_at"],
+                "status": RECEIVED,
+                "detail": {},
+            },
         )
     )
     rows.append(
@@ -255,22 +264,25 @@ def _inline_attachments(submission: Submission) -> list[ReceivedAttachment]:
     return found
 
 
-def received_event(app: Application, rows: list[tuple[Any, str]]) -> dict[str, Any]:
-    """The `application.received` message: enough for routing without reading intake's tables."""
-    form = FORMS[app.form_id]
+def received_event(app: Mapping[str, Any], rows: list[tuple[Any, str]]) -> dict[str, Any]:
+    """The `application.received` message: enough for routing without reading intake's tables.
+
+    `app` is the application's row (`column_values` of a stored one).
+    """
+    form = FORMS[app["form_id"]]
     return {
-        "applicationId": str(app.id),
-        "formId": app.form_id,
+        "applicationId": str(app["id"]),
+        "formId": app["form_id"],
         "leikaUrn": form.leika_urn,
-        "receivedAt": app.received_at.isoformat(),
-        "postleitzahl": app.postleitzahl,
-        "ars": app.ars,
+        "receivedAt": app["received_at"].isoformat(),
+        "postleitzahl": app["postleitzahl"],
+        "ars": app["ars"],
         "original": {
-            "blobKey": app.blob_key,
-            "sha256": app.sha256,
-            "sha512": app.sha512,
-            "size": app.size,
-            "mediaType": app.media_type,
+            "blobKey": app["blob_key"],
+            "sha256": app["sha256"],
+            "sha512": app["sha512"],
+            "size": app["size"],
+            "mediaType": app["media_type"],
         },
         "attachments": [
             {
@@ -285,7 +297,7 @@ def received_event(app: Application, rows: list[tuple[Any, str]]) -> dict[str, A
             }
             for attachment, key in rows
         ],
-        "record": app.record,
+        "record": app["record"],
     }
 
 
