@@ -44,8 +44,9 @@ class Settings(BaseSettings):
     blob_url: str | None = Field(
         default=None,
         description=(
-            "Where original documents are stored. Unset: the directory `blobs` in the data "
-            "directory. `file:///path` for another directory, `s3://bucket` for S3/MinIO."
+            "Where documents over `EANTRAG_BLOB_INLINE_MAX_BYTES` are stored. Unset: the "
+            "directory `blobs` in the data directory. `file:///path` for another directory, "
+            "`s3://bucket` for S3/MinIO."
         ),
     )
     blob_inline_max_bytes: int = Field(
