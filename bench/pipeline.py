@@ -9,7 +9,8 @@ outbox relay, the router, the e-Akte (casefile), the citizen's status and the tr
 `sqlite`: the embedded default — one `eantrag serve` process with every worker, SQLite and the
 in-database queue. Both durable as configured by default (PostgreSQL `synchronous_commit=on`,
 persistent messages on quorum queues with publisher confirms, SQLite WAL with
-`synchronous=FULL`; blobs fsynced before the commit that refers to them).
+`synchronous=FULL`; documents up to 64 KiB in the commit that refers to them, larger ones
+fsynced before it — `--blob-inline-max-bytes 0` puts every document in a file).
 
 Each run: import the demo directory (routing needs the authorities), warm up, then POST for
 `--seconds` at a fixed concurrency while counting filed cases (`casefile_vorgaenge`) every second.
@@ -206,6 +207,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                     amqp_url=amqp_url,
                     blob_url=(log_dir / "blobs").as_uri(),
                     data_dir=str(log_dir),
+                    blob_inline_max_bytes=args.blob_inline_max_bytes,
                 )
                 _import_directory(env, log_dir)
                 api = Process(
@@ -216,7 +218,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                     started.append(Process(name, eantrag("worker", name), env, log_dir))
                 return _measure(backend, api, started, port, db_url, args, log_dir)
         data_dir = log_dir / "data"
-        env = service_env(data_dir=str(data_dir))
+        env = service_env(data_dir=str(data_dir), blob_inline_max_bytes=args.blob_inline_max_bytes)
         db_url = f"sqlite+aiosqlite:///{(data_dir / 'eantrag.db').resolve()}"
         data_dir.mkdir()
         subprocess.run(
@@ -358,6 +360,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--patience", type=int, default=30, help="s without progress to give up")
     parser.add_argument("--max-drain", type=float, default=180, help="s to wait for the backlog")
     parser.add_argument("--no-wrk", action="store_true")
+    parser.add_argument(
+        "--blob-inline-max-bytes",
+        metavar="N",
+        help="EANTRAG_BLOB_INLINE_MAX_BYTES of the processes (0: every document a file)",
+    )
     parser.add_argument(
         "--profile",
         action="store_true",
