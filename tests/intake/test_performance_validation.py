@@ -29,7 +29,7 @@ from eantrag.models import OutboxMessage
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from intake.errors import Invalid, Malformed
-from intake.forms import FORMS
+from intake.forms import FORMS, wohngeld
 from intake.validation import (
     InlineAttachments,
     XmlStreamValidator,
@@ -381,3 +381,63 @@ async def test_a_fit_connect_submission_needs_no_part_for_an_inline_attachment(
     assert attachment is not None
     assert attachment.attachment_id == "7d7c2f9e-53a4-4a8e-9a6f-0d1e2f3a4b5c"
     assert await read_all(runtime.blobs, attachment.blob_key) == data
+
+
+# ------------------------------------------------- what libxml2 leaves to intake's Base64 decoder
+
+
+def _with_inhalt(text: bytes) -> bytes:
+    document = xml_of(with_inline([content(30)]))
+    start = document.index(b"<wohngeld:inhalt>") + len(b"<wohngeld:inhalt>")
+    end = document.index(b"</wohngeld:inhalt>")
+    return document[:start] + text + document[end:]
+
+
+@pytest.mark.parametrize("hook", ["spooled", "checked only"])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (b"   \n  ", "at least 1"),  # minLength 1, whitespace is no content
+        (b"QUJD#RA==", "not valid Base64"),  # libxml2 itself would skip the '#'
+        (b"QUJDRA=", "not valid Base64"),
+        (b"QUJD RA==\n", None),  # whitespace between the characters is allowed
+    ],
+)
+def test_the_decoder_checks_what_the_relaxed_schema_does_not(
+    hook: str, text: bytes, reason: str | None
+) -> None:
+    """The validation schema checks xs:base64Binary as a string (`validation_xsd`): the
+    alphabet, the padding and the length facets are the decoder's, with or without a spool."""
+    inline = InlineAttachments() if hook == "spooled" else None
+    document = _with_inhalt(text)
+    try:
+        if reason is None:
+            record = feed(document, inline).record
+            kept = record["anlage"][0]["inhalt"]
+            assert kept == "QUJDRA==" if inline is None else kept["size"] == 4
+            return
+        with pytest.raises(Invalid) as refused:
+            feed(document, inline)
+        assert reason in " ".join(v.reason for v in refused.value.violations)
+    finally:
+        if inline is not None:
+            inline.close()
+
+
+@pytest.mark.parametrize("hook", ["spooled", "checked only"])
+def test_inline_content_is_capped_at_the_schemas_max_length_in_bytes(hook: str) -> None:
+    cap = wohngeld.INHALT_MAX_BYTES
+    for size, accepted in ((cap, True), (cap + 1, False)):
+        record = with_inline([content(size)])
+        document = _xml_unchecked(record)
+        inline = InlineAttachments() if hook == "spooled" else None
+        try:
+            if accepted:
+                feed(document, inline)
+            else:
+                with pytest.raises(Invalid) as refused:
+                    feed(document, inline)
+                assert f"at most {cap}" in refused.value.violations[0].reason
+        finally:
+            if inline is not None:
+                inline.close()

@@ -21,7 +21,9 @@ from intake.forms import (
     hundeanmeldung,
     simpletypes,
     wohngeld,
+    xmlmodel,
 )
+from intake.validation import validation_xsd
 
 XS = "http://www.w3.org/2001/XMLSchema"
 NS = {
@@ -304,3 +306,54 @@ def test_json_types_carry_the_xsd_facets(name: str) -> None:
     json_schema = TypeAdapter(SIMPLE_TYPES[name]).json_schema()
     assert json_schema.get("pattern") == (f"^{pattern}$" if pattern else None)
     assert json_schema.get("maxLength") == max_length
+
+
+def _base64_slots(model: type, seen: set[type] | None = None) -> set[str]:
+    """Local names of the fields a record reader hands to the binary hook (`BASE64_BINARY`)."""
+    seen = seen if seen is not None else set()
+    if model in seen:
+        return set()
+    seen.add(model)
+    found: set[str] = set()
+    for slot in xmlmodel.slots(model):
+        if slot.kind is xmlmodel.Kind.BASE64:
+            found.add(slot.key)
+        if slot.model is not None:
+            found |= _base64_slots(slot.model, seen)
+    return found
+
+
+def _base64_elements(xsd: etree._ElementTree) -> set[str]:
+    """Local names of the elements whose type restricts xs:base64Binary, in the form's own XSD."""
+    root = xsd.getroot()
+    binary_types = {
+        simple.get("name")
+        for simple in root.iterfind("xs:simpleType", NS)
+        for restriction in simple.iterfind("xs:restriction", NS)
+        if restriction.get("base", "").rpartition(":")[2] == "base64Binary"
+    }
+    return {
+        element.get("name", "")
+        for element in root.iter(f"{{{XS}}}element")
+        if element.get("type", "").rpartition(":")[2] in binary_types
+    }
+
+
+@pytest.mark.parametrize("form", sorted(FORMS.values(), key=lambda f: f.id), ids=lambda f: f.id)
+def test_every_base64_element_the_validation_schema_relaxes_is_decoded_by_intake(
+    form: FormSpec,
+) -> None:
+    """libxml2 checks xs:base64Binary types as strings (`validation_xsd`); intake's decoder
+    must see every such value, or invalid Base64 would pass."""
+    relaxed, octets = validation_xsd(form)
+    original = etree.parse(str(form.xsd_path))
+    assert _base64_elements(original) <= _base64_slots(form.model)
+    assert not any(
+        r.get("base", "").endswith(":base64Binary")
+        for r in relaxed.getroot().iter(f"{{{XS}}}restriction")
+    )
+    if _base64_elements(original):
+        assert octets is not None
+    if form.id == "wohngeld-mietzuschuss":
+        assert _base64_elements(original) == {"inhalt"}
+        assert (octets.min, octets.max) == (1, wohngeld.INHALT_MAX_BYTES)  # type: ignore[union-attr]
