@@ -20,6 +20,12 @@ Then, as the baseline of the tiered blob store (`--no-file-blobs` skips it), the
 once more with `EANTRAG_BLOB_INLINE_MAX_BYTES=0`: every original a file of its own, written and
 fsynced (file, then directory) before the commit, as before documents up to 64 KiB became rows
 of the application's own commit.
+
+Last, a diagnosis and not a contender (`--no-async-commit` skips it): the same server on a
+database with `synchronous_commit=off`, whose commits do not wait for the WAL to reach the disk.
+Not durable; it shows how much of the latency tail is the disk's flushes (a virtual disk's
+fdatasync now and then takes hundreds of milliseconds, and every request of the group commit
+waiting on it waits that long).
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ from intake.models import Application
 XML = "application/xml"
 LARGE_CAP = 160 * 1024 * 1024
 FILE_SERVER = "eantrag, every document a file (baseline)"
+ASYNC_SERVER = "eantrag, synchronous_commit=off (diagnosis)"
 
 
 def template() -> bytes:
@@ -161,30 +168,40 @@ def _row(
     return row
 
 
-def _measure_with_file_blobs(
-    args: argparse.Namespace, caps: dict[str, str], log_dir: Path, started: list[Process]
+def _measure_variant(
+    name: str,
+    args: argparse.Namespace,
+    caps: dict[str, str],
+    log_dir: Path,
+    started: list[Process],
+    *,
+    synchronous_commit: bool = True,
+    **settings: str,
 ) -> list[dict[str, Any]]:
-    """The baseline of the tiered blob store: the same server with every document a file of its
-    own (`EANTRAG_BLOB_INLINE_MAX_BYTES=0`), fsynced before the application's commit."""
-    with pg_database() as db_url, amqp_vhost() as amqp_url:
+    """The same server once more with other settings (no large upload)."""
+    tag = f"{len(started)}"
+    with (
+        pg_database(synchronous_commit=synchronous_commit) as db_url,
+        amqp_vhost() as amqp_url,
+    ):
         env = service_env(
             database_url=db_url,
             amqp_url=amqp_url,
-            blob_url=(log_dir / "file-blobs").as_uri(),
-            blob_inline_max_bytes="0",
+            blob_url=(log_dir / f"blobs-{tag}").as_uri(),
             data_dir=str(log_dir),
             **caps,
+            **settings,
         )
         port = free_port()
         api = Process(
-            "api-files", eantrag("serve", "--no-workers", "--port", str(port)), env, log_dir
+            f"api-{tag}", eantrag("serve", "--no-workers", "--port", str(port)), env, log_dir
         )
         started.append(api)
-        relay = Process("relay-files", eantrag("worker", "outbox-relay"), env, log_dir)
+        relay = Process(f"relay-{tag}", eantrag("worker", "outbox-relay"), env, log_dir)
         started.append(relay)
         wait_http(f"http://127.0.0.1:{port}/readyz", api)
-        print("-- eantrag serve, every document a file (baseline)", file=sys.stderr)
-        rows = measure_server(FILE_SERVER, f"http://127.0.0.1:{port}", args, None, api.pid)
+        print(f"-- {name}", file=sys.stderr)
+        rows = measure_server(name, f"http://127.0.0.1:{port}", args, None, api.pid)
         api.stop()
         relay.stop()
         return rows
@@ -239,7 +256,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             api.stop()
             relay.stop()
         if args.file_blobs:
-            rows += _measure_with_file_blobs(args, caps, log_dir, started)
+            # the baseline of the tiered blob store: every original a file, fsynced first
+            rows += _measure_variant(
+                FILE_SERVER, args, caps, log_dir, started, blob_inline_max_bytes="0"
+            )
+        if args.async_commit:
+            rows += _measure_variant(
+                ASYNC_SERVER, args, caps, log_dir, started, synchronous_commit=False
+            )
     bare_rate = next(r["per_second"] for r in rows if r["server"] == "bare")
     for row in rows:
         row["ratio_vs_bare"] = (
@@ -284,6 +308,12 @@ def main(argv: list[str]) -> int:
         dest="file_blobs",
         action="store_false",
         help="skip the baseline run with every document a file of its own",
+    )
+    parser.add_argument(
+        "--no-async-commit",
+        dest="async_commit",
+        action="store_false",
+        help="skip the diagnosis run with PostgreSQL's synchronous_commit=off",
     )
     parser.add_argument("--profile-out", type=Path, default=RESULTS / "http-profile.txt")
     parser.add_argument("--out", type=Path, default=RESULTS / "http.json")

@@ -46,10 +46,15 @@ async def _admin(statement: str) -> None:
 
 
 @contextlib.contextmanager
-def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database migrated to head; dropped afterwards."""
+def pg_database(*, synchronous_commit: bool = True) -> Iterator[str]:
+    """A fresh PostgreSQL database migrated to head; dropped afterwards.
+
+    `synchronous_commit=False` is for diagnosis only: commits return before the WAL is on disk.
+    """
     name = f"eantrag_bench_{uuid.uuid4().hex[:8]}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    if not synchronous_commit:
+        asyncio.run(_admin(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     try:
         schema.upgrade(url)
