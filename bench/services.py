@@ -159,15 +159,6 @@ def wait_http(url: str, process: Process, timeout: float = 240) -> None:
     raise RuntimeError(f"{process.name} did not answer {url} within {timeout} s:\n{process.tail()}")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (its own threads, not its children)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @contextlib.contextmanager
 def processes() -> Iterator[list[Process]]:
     """Collects processes started in the block and stops them all at its end."""
