@@ -8,7 +8,10 @@ Contenders, each in a fresh process so that its memory peak is its own:
   subtracted; small documents are passed many times to one process.
 - `eantrag` — what intake runs on a request body: `XmlStreamValidator` fed 64 KiB chunks
   (schema validation, well-formedness, the record built child by child with the tree dropped,
-  inline attachments decoded, hashed and spooled), then the form's business rules.
+  inline attachments decoded, hashed and spooled), then the form's business rules. Its process
+  keeps freed memory for reuse as every eantrag process does (`eantrag.heap`).
+- `eantrag-malloc-defaults` — the same with glibc's allocator defaults, for comparison: then
+  every large document has the kernel map and zero fresh pages.
 - `lxml-stream` — a bare `XMLPullParser(schema=…)` fed the same chunks, no record: what libxml2
   through lxml costs, for reference.
 - `lxml-tree` — parse the whole tree, then `XMLSchema.validate`.
@@ -41,7 +44,14 @@ from bench.report import RESULTS, machine, print_table, write_report
 
 SIZES = {"2k": 2 * 1024, "1m": 1024 * 1024, "100m": 100 * 1024 * 1024}
 CHUNK = 64 * 1024
-CONTENDERS = ["xmllint", "eantrag", "lxml-stream", "lxml-tree", "xmlschema"]
+CONTENDERS = [
+    "xmllint",
+    "eantrag",
+    "eantrag-malloc-defaults",
+    "lxml-stream",
+    "lxml-tree",
+    "xmlschema",
+]
 
 
 def parse_size(text: str) -> int:
@@ -96,7 +106,14 @@ def child(contender: str, path: str, seconds: float) -> dict[str, Any]:
 
     run: Any
     if contender == "eantrag":
+        # As every eantrag process does at start (`eantrag.heap`, EANTRAG_HEAP_KEEP_BYTES).
+        from eantrag import heap
+        from eantrag.settings import Settings
+
+        heap.keep_freed_memory(Settings().heap_keep_bytes)
         run = eantrag
+    elif contender == "eantrag-malloc-defaults":
+        run = eantrag  # diagnosis: the same with glibc's allocator defaults
     elif contender == "lxml-stream":
         run = lxml_stream
     elif contender == "lxml-tree":

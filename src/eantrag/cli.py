@@ -115,6 +115,7 @@ def worker(
         tasks = await run_workers(runtime, [name])
         if settings.worker_metrics_port is not None:
             serve_metrics(settings.host, settings.worker_metrics_port)
+        heap.keep_freed_memory(settings.heap_keep_bytes)
         if settings.gc_freeze:
             tasks.append(asyncio.create_task(heap.freeze_after_warm_up(), name="gc-freeze"))
         try:

@@ -125,6 +125,17 @@ class Settings(BaseSettings):
             "seconds under load."
         ),
     )
+    heap_keep_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description=(
+            "glibc only: freed memory up to this much per allocator arena stays with the process "
+            "for the next request instead of going back to the kernel, and blocks below half of "
+            "it (at most 32 MiB) come from the heap. Saves the kernel's page faults on every "
+            "large request (a fifth of validating 1 MB). Peak memory is unchanged; 0 keeps "
+            "glibc's defaults."
+        ),
+    )
     queue_prefetch: int = Field(
         default=64, description="Messages a consumer may hold unacknowledged at once."
     )

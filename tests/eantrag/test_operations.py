@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
+from eantrag import heap
 from eantrag.app import create_app
 from eantrag.blobs import FileBlobStore
 from eantrag.configdoc import END, START, config_table
@@ -105,6 +110,36 @@ async def test_the_api_exempts_its_start_up_heap_from_full_collections(
     async with app.router.lifespan_context(app):
         await asyncio.sleep(0.05)
         assert gc.get_freeze_count() == 0
+
+
+_LARGE_REQUESTS = """
+import resource, sys
+from eantrag import heap
+if sys.argv[1] == "keep":
+    assert heap.keep_freed_memory(64 * 1024 * 1024)
+
+def request():  # a large request's buffers, allocated and freed together
+    buffers = [bytearray(size << 20) for size in (12, 5, 9)]
+    del buffers
+
+request(), request()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(5):
+    request()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) // 5)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="tunes glibc's allocator only")
+def test_a_tuned_process_reuses_freed_memory_instead_of_faulting_in_fresh_pages() -> None:
+    def faults_per_request(mode: str) -> int:
+        run = [sys.executable, "-c", _LARGE_REQUESTS, mode]
+        return int(subprocess.run(run, capture_output=True, check=True, text=True).stdout)
+
+    default, kept = faults_per_request("default"), faults_per_request("keep")
+    assert default > 3000, "glibc's defaults should map (and fault in) most of the 26 MiB"
+    assert kept < default // 50
+    assert not heap.keep_freed_memory(0)
 
 
 async def test_a_database_outage_is_a_503_with_retry_after_and_stores_nothing(
