@@ -19,11 +19,18 @@ from lxml import etree
 from pydantic import BaseModel
 
 from intake.forms import hundeanmeldung, wohngeld
-from intake.forms.rules import RuleViolation, get, message_type_rule, shared_rules
+from intake.forms.rules import (
+    SHARED_FIELDS,
+    RuleViolation,
+    get,
+    message_type_rule,
+    shared_rules,
+)
 from intake.forms.xmlmodel import (
     BinaryHook,
     RecordReader,
     XmlRoot,
+    outline,
     record_from_xml,
     record_to_xml,
     replace_binary,
@@ -122,7 +129,8 @@ class FormSpec:
 
     def check_rules(self, record: dict[str, Any], today: date) -> list[RuleViolation]:
         """Every business-rule violation of a schema-valid record, as of `today`."""
-        violations = shared_rules(record, today) + message_type_rule(record, self.root)
+        where = outline(self._root_model, SHARED_FIELDS)
+        violations = shared_rules(record, today, where) + message_type_rule(record, self.root)
         if self.form_rules is not None:
             violations += self.form_rules(record, today)
         return violations

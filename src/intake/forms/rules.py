@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from intake.forms.xmlmodel import Outline
+
 FUTURE_DATE_FIELDS = ("geburtsdatum", "haltungsbeginn", "einzugsdatum")
-_SHARED_FIELDS = frozenset({"iban", "transpondernummer", "ars", "geburtsjahr", *FUTURE_DATE_FIELDS})
-"""The fields `shared_rules` looks at (the others are skipped before a pointer is built)."""
+SHARED_FIELDS = frozenset({"iban", "transpondernummer", "ars", "geburtsjahr", *FUTURE_DATE_FIELDS})
+"""The fields `shared_rules` looks at, wherever they occur."""
 
 
 @dataclass(frozen=True)
@@ -108,21 +110,28 @@ def ars_problem(ars: str) -> str | None:
 # --------------------------------------------------------------------------- shared rules
 
 
-def shared_rules(record: dict[str, Any], today: date) -> list[RuleViolation]:
-    """The rules that apply to a field wherever it occurs, in document order."""
+def shared_rules(
+    record: dict[str, Any], today: date, where: Outline | None = None
+) -> list[RuleViolation]:
+    """The rules that apply to a field wherever it occurs, in document order.
+
+    `where` limits the walk to the keys under which such a field can occur (the form's model
+    knows them); without it the whole record is walked.
+    """
     violations: list[RuleViolation] = []
-    _shared(record, (), today, violations)
+    if where is None:
+        _shared(record, (), today, violations)
+    else:
+        _shared_within(record, where, (), today, violations)
     return violations
 
 
 def _shared(
     value: Any, path: tuple[str | int, ...], today: date, violations: list[RuleViolation]
 ) -> None:
-    # What `walk` would visit, without a generator frame and a pointer per value: this runs on
-    # every request.
     if isinstance(value, dict):
         for key, item in value.items():
-            if key in _SHARED_FIELDS:
+            if key in SHARED_FIELDS:
                 _shared_field(key, item, (*path, key), today, violations)
             if isinstance(item, dict | list):
                 _shared(item, (*path, key), today, violations)
@@ -130,6 +139,26 @@ def _shared(
         for index, item in enumerate(value):
             if isinstance(item, dict | list):
                 _shared(item, (*path, index), today, violations)
+
+
+def _shared_within(
+    record: dict[str, Any],
+    where: Outline,
+    path: tuple[str | int, ...],
+    today: date,
+    violations: list[RuleViolation],
+) -> None:
+    for key, below in where.items():
+        value = record.get(key)
+        if value is None:
+            continue
+        items = enumerate(value) if isinstance(value, list) else ((None, value),)
+        for index, item in items:
+            at = (*path, key) if index is None else (*path, key, index)
+            if key in SHARED_FIELDS:
+                _shared_field(key, item, at, today, violations)
+            if below and isinstance(item, dict):
+                _shared_within(item, below, at, today, violations)
 
 
 def _shared_field(

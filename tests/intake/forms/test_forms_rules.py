@@ -12,7 +12,14 @@ import pytest
 from lxml import etree
 
 from intake.forms import FORMS, FormSpec, RuleViolation
-from intake.forms.rules import iban_valid, pointer, transponder_problem
+from intake.forms.rules import (
+    SHARED_FIELDS,
+    iban_valid,
+    pointer,
+    shared_rules,
+    transponder_problem,
+)
+from intake.forms.xmlmodel import Outline, XmlModel, outline, slots
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 STEM = {"hundeanmeldung": "hundeanmeldung", "wohngeld-mietzuschuss": "wohngeld"}
@@ -223,6 +230,9 @@ def test_rule_catches_what_the_schemas_let_through(case: str) -> None:
     document = etree.fromstring(spec.record_to_xml(record))
     assert etree.XMLSchema(etree.parse(str(spec.xsd_path))).validate(document)  # … and XML
     assert found(spec.check_rules(record, TODAY)) == expected
+    # The form walks only where its model can hold a shared field; the whole walk agrees.
+    where = outline(spec.model, SHARED_FIELDS)
+    assert shared_rules(record, TODAY, where) == shared_rules(record, TODAY)
 
 
 def test_every_rule_code_has_a_case() -> None:
@@ -242,6 +252,33 @@ def test_every_rule_code_has_a_case() -> None:
         "message.type_mismatch",
         "rent.components",
     }
+
+
+def _paths(model: type[XmlModel], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every key path of the model's records (the forms' models do not contain themselves)."""
+    found = []
+    for slot in slots(model):
+        if not slot.json_only:
+            found.append((*prefix, slot.key))
+            if slot.model is not None:
+                found += _paths(slot.model, (*prefix, slot.key))
+    return found
+
+
+def _outline_paths(where: Outline, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    found = set()
+    for key, below in where.items():
+        found.add((*prefix, key))
+        found |= _outline_paths(below, (*prefix, key))
+    return found
+
+
+def test_the_outline_reaches_every_shared_field_and_nothing_else(spec: FormSpec) -> None:
+    shared = [path for path in _paths(spec.model) if path[-1] in SHARED_FIELDS]
+    assert shared, "each form has fields the shared rules look at"
+    leading = {path[:end] for path in shared for end in range(1, len(path) + 1)}
+    assert _outline_paths(outline(spec.model, SHARED_FIELDS)) == leading
+    assert len(leading) < len(_paths(spec.model)) / 2
 
 
 # --------------------------------------------------------------------------- details
