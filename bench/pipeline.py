@@ -10,7 +10,8 @@ outbox relay, the router, the e-Akte (casefile), the citizen's status and the tr
 in-database queue. Both durable as configured by default (PostgreSQL `synchronous_commit=on`,
 persistent messages on quorum queues with publisher confirms, SQLite WAL with
 `synchronous=FULL`; documents up to 64 KiB in the commit that refers to them, larger ones
-fsynced before it — `--blob-inline-max-bytes 0` puts every document in a file).
+fsynced before it — `--blob-inline-max-bytes 0` puts every document in a file). `--setting
+NAME=VALUE` sets any other setting of every process, e.g. `--setting heap_keep_bytes=0`.
 
 Each run: import the demo directory (routing needs the authorities), warm up, then POST for
 `--seconds` at a fixed concurrency while counting filed cases (`casefile_vorgaenge`) every second.
@@ -196,6 +197,17 @@ def _import_directory(env: dict[str, str], log_dir: Path) -> None:
     )
 
 
+def _settings(args: argparse.Namespace) -> dict[str, str]:
+    """`--setting NAME=VALUE` as keyword arguments of `service_env`."""
+    settings = {}
+    for item in args.setting:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            raise SystemExit(f"--setting takes NAME=VALUE, got {item!r}")
+        settings[name.lower()] = value
+    return settings
+
+
 def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, processes() as started:
         log_dir = Path(tmp)
@@ -208,6 +220,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                     blob_url=(log_dir / "blobs").as_uri(),
                     data_dir=str(log_dir),
                     blob_inline_max_bytes=args.blob_inline_max_bytes,
+                    **_settings(args),
                 )
                 _import_directory(env, log_dir)
                 api = Process(
@@ -218,7 +231,11 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                     started.append(Process(name, eantrag("worker", name), env, log_dir))
                 return _measure(backend, api, started, port, db_url, args, log_dir)
         data_dir = log_dir / "data"
-        env = service_env(data_dir=str(data_dir), blob_inline_max_bytes=args.blob_inline_max_bytes)
+        env = service_env(
+            data_dir=str(data_dir),
+            blob_inline_max_bytes=args.blob_inline_max_bytes,
+            **_settings(args),
+        )
         db_url = f"sqlite+aiosqlite:///{(data_dir / 'eantrag.db').resolve()}"
         data_dir.mkdir()
         subprocess.run(
@@ -364,6 +381,13 @@ def main(argv: list[str]) -> int:
         "--blob-inline-max-bytes",
         metavar="N",
         help="EANTRAG_BLOB_INLINE_MAX_BYTES of the processes (0: every document a file)",
+    )
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="another setting of every process, e.g. heap_keep_bytes=0 (repeatable)",
     )
     parser.add_argument(
         "--profile",
