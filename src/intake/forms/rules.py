@@ -129,6 +129,7 @@ def shared_rules(
 def _shared(
     value: Any, path: tuple[str | int, ...], today: date, violations: list[RuleViolation]
 ) -> None:
+    # What `walk` would visit, without a generator frame and a pointer per value.
     if isinstance(value, dict):
         for key, item in value.items():
             if key in SHARED_FIELDS:

@@ -134,3 +134,21 @@ def test_generic_writer_refuses_unknown_keys(dog: dict[str, Any]) -> None:
 def test_record_from_xml_refuses_another_root() -> None:
     with pytest.raises(ValueError, match="root element"):
         FORMS["wohngeld-mietzuschuss"].record_from_xml(parse(EXAMPLES / "hundeanmeldung.xml"))
+
+
+def test_comments_and_processing_instructions_leave_the_record_alone(
+    spec: FormSpec, example_xml: Path, example_record: dict[str, Any], xml_schema
+) -> None:
+    root = parse(example_xml)
+    for element in list(root.iter(etree.Element)):
+        if len(element):  # between children, and before the first
+            element.insert(0, etree.Comment(" a note "))
+            element.append(etree.ProcessingInstruction("app", "hint"))
+        elif element.text:  # inside a value, which must not be cut short
+            head, tail = element.text[:1], element.text[1:]
+            element.text = head
+            comment = etree.Comment(" inside ")
+            comment.tail = tail
+            element.append(comment)
+    xml_schema.assertValid(root)
+    assert spec.record_from_xml(root) == example_record
