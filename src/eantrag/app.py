@@ -82,12 +82,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        heap.keep_freed_memory(settings.heap_keep_bytes)
         own = runtime is None
         rt = runtime or await open_pipeline(settings)
         app.state.runtime = rt
         app.state.status_tokens = StatusTokens(await rt.secret("status-token"))
         tasks = await run_workers(rt) if with_workers else []
-        heap.keep_freed_memory(settings.heap_keep_bytes)
         if settings.gc_freeze:
             tasks.append(asyncio.create_task(heap.freeze_after_warm_up(), name="gc-freeze"))
         try:

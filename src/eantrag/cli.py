@@ -106,6 +106,7 @@ def worker(
     from eantrag.wiring import open_pipeline
 
     settings = _settings()
+    heap.keep_freed_memory(settings.heap_keep_bytes)
 
     async def _run() -> None:
         runtime = await open_pipeline(settings)
@@ -115,7 +116,6 @@ def worker(
         tasks = await run_workers(runtime, [name])
         if settings.worker_metrics_port is not None:
             serve_metrics(settings.host, settings.worker_metrics_port)
-        heap.keep_freed_memory(settings.heap_keep_bytes)
         if settings.gc_freeze:
             tasks.append(asyncio.create_task(heap.freeze_after_warm_up(), name="gc-freeze"))
         try:
