@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -201,3 +202,48 @@ async def purge_queues(url: str, *queues: str, delete: bool = False) -> None:
             else:
                 await queue.purge()
             await channel.close()
+
+
+async def amqp_reachable(url: str = AMQP_TEST_URL, attempts: int = 1) -> bool:
+    import aio_pika
+
+    for attempt in range(attempts):
+        try:
+            connection = await asyncio.wait_for(aio_pika.connect(url), 5)
+        except Exception:
+            if attempt + 1 < attempts:
+                await asyncio.sleep(0.5)
+            continue
+        await connection.close()
+        return True
+    return False
+
+
+def rabbitmqctl(*args: str) -> bool:
+    """rabbitmqctl, for setting up: True when it worked."""
+    try:
+        done = subprocess.run(["rabbitmqctl", *args], capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    """A RabbitMQ vhost of this test run's own, so that no other run on the broker (another
+    checkout's tests, a benchmark) takes its messages or purges its queues."""
+    if not asyncio.run(amqp_reachable()):
+        need_service(f"RabbitMQ at {AMQP_TEST_URL}", "start it with: rabbitmq-server -detached")
+    vhost = f"eantrag-test-{uuid.uuid4().hex[:8]}"
+    if not (
+        rabbitmqctl("add_vhost", vhost)
+        and rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    ):
+        need_service(f"rabbitmqctl add_vhost {vhost}", "run the tests as a user allowed to")
+    url = AMQP_TEST_URL.rstrip("/") + "/" + vhost
+    try:
+        # A new vhost takes a moment to start on a busy broker.
+        assert asyncio.run(amqp_reachable(url, attempts=40)), f"vhost {vhost} did not come up"
+        yield url
+    finally:
+        rabbitmqctl("delete_vhost", vhost)

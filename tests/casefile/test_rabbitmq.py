@@ -4,14 +4,12 @@ Authority ids get a per-test suffix, so each test has inbox queues of its own.""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
-import aio_pika
 import httpx
 import pytest
 from sqlalchemy import select
@@ -31,34 +29,25 @@ from eantrag.settings import Settings
 from eantrag.wiring import open_pipeline
 from routing.xzufi import read_xzufi
 from tests.casefile.support import PIPELINE, authority_message, case_count, outgoing, status_of
-from tests.conftest import AMQP_TEST_URL, need_service, purge_queues, truncate_all
+from tests.conftest import purge_queues, truncate_all
 from tests.routing.support import DIRECTORY, WOHNGELD, import_batch, wait_for, workers
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
 SHARED_QUEUES = (ROUTING_QUEUE, STATUS_QUEUE, UNROUTABLE_QUEUE)
 
 
-async def _reachable() -> bool:
-    try:
-        connection = await asyncio.wait_for(aio_pika.connect(AMQP_TEST_URL), 5)
-    except Exception:
-        return False
-    await connection.close()
-    return True
-
-
 @pytest.fixture
-async def amqp_runtime(pg_database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Runtime, str]]:
-    if not await _reachable():
-        need_service(f"RabbitMQ at {AMQP_TEST_URL}", "start it with: rabbitmq-server -detached")
+async def amqp_runtime(
+    pg_database_url: str, amqp_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[Runtime, str]]:
     await truncate_all(pg_database_url)
-    await purge_queues(AMQP_TEST_URL, *SHARED_QUEUES)
+    await purge_queues(amqp_url, *SHARED_QUEUES)
     suffix = uuid.uuid4().hex[:8]
     settings = Settings(
         data_dir=tmp_path,
         database_url=pg_database_url,
         blob_url=(tmp_path / "blobs").as_uri(),
-        amqp_url=AMQP_TEST_URL,
+        amqp_url=amqp_url,
         public_base_url="http://testserver",
         retry_delays_seconds=[1, 1],
         db_pool_size=20,
@@ -77,10 +66,8 @@ async def amqp_runtime(pg_database_url: str, tmp_path: Path) -> AsyncIterator[tu
     finally:
         await runtime.close()
         queues = [authority_queue(a) for a in report.authority_ids]
-        await purge_queues(
-            AMQP_TEST_URL, *queues, *(dead_letter_queue(q) for q in queues), delete=True
-        )
-        await purge_queues(AMQP_TEST_URL, *SHARED_QUEUES)
+        await purge_queues(amqp_url, *queues, *(dead_letter_queue(q) for q in queues), delete=True)
+        await purge_queues(amqp_url, *SHARED_QUEUES)
 
 
 async def test_every_example_is_filed_through_rabbitmq(

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from eantrag.wiring import open_pipeline
 from routing.directory import DirectoryBatch
 from routing.models import RoutingDecision
 from routing.xzufi import read_xzufi
-from tests.conftest import AMQP_TEST_URL, need_service, purge_queues, truncate_all
+from tests.conftest import AMQP_TEST_URL, purge_queues, truncate_all
 from tests.routing.support import (
     CHEMNITZ,
     DIRECTORY,
@@ -56,49 +55,6 @@ from tests.routing.support import (
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
 SHARED_QUEUES = (ROUTING_QUEUE, STATUS_QUEUE, UNROUTABLE_QUEUE, dead_letter_queue(ROUTING_QUEUE))
-
-
-async def _reachable(url: str = AMQP_TEST_URL, attempts: int = 1) -> bool:
-    for attempt in range(attempts):
-        try:
-            connection = await asyncio.wait_for(aio_pika.connect(url), 5)
-        except Exception:
-            if attempt + 1 < attempts:
-                await asyncio.sleep(0.5)
-            continue
-        await connection.close()
-        return True
-    return False
-
-
-def _ctl(*args: str) -> bool:
-    """rabbitmqctl, for setting up: True when it worked."""
-    try:
-        done = subprocess.run(["rabbitmqctl", *args], capture_output=True, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
-
-
-@pytest.fixture(scope="module")
-def amqp_url() -> Iterator[str]:
-    """A vhost of this module's own, so no other pipeline on the broker takes its messages;
-    without rabbitmqctl, the default vhost (shared queues purged, authority ids unique)."""
-    if not asyncio.run(_reachable()):
-        need_service(f"RabbitMQ at {AMQP_TEST_URL}", "start it with: rabbitmq-server -detached")
-    vhost = f"eantrag-test-{uuid.uuid4().hex[:8]}"
-    if not (
-        _ctl("add_vhost", vhost) and _ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    ):
-        yield AMQP_TEST_URL
-        return
-    url = AMQP_TEST_URL.rstrip("/") + "/" + vhost
-    try:
-        # A new vhost takes a moment to start on a busy broker.
-        assert asyncio.run(_reachable(url, attempts=40)), f"vhost {vhost} did not come up"
-        yield url
-    finally:
-        _ctl("delete_vhost", vhost)
 
 
 async def drain(
