@@ -29,7 +29,11 @@ from eantrag.problems import (
 )
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
-from eantrag.wiring import open_pipeline
+from eantrag.wiring import open_pipeline, region_lookup
+from identity.cors import allow_browser_portals
+from identity.portals.api import Portals
+from identity.portals.api import router as portals_router
+from identity.ratelimit import RateLimits
 from intake.api import router as intake_router
 from intake.api import schemas_router
 from intake.service import StatusTokens
@@ -87,6 +91,8 @@ def create_app(
         rt = runtime or await open_pipeline(settings)
         app.state.runtime = rt
         app.state.status_tokens = StatusTokens(await rt.secret("status-token"))
+        app.state.rate_limits = RateLimits(settings)
+        app.state.portals = Portals.open(settings, rt.db, region_lookup(rt))
         tasks = await run_workers(rt) if with_workers else []
         if settings.gc_freeze:
             tasks.append(asyncio.create_task(heap.freeze_after_warm_up(), name="gc-freeze"))
@@ -105,6 +111,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.add_middleware(MetricsMiddleware)
+    allow_browser_portals(app, settings)
     app.add_exception_handler(ProblemError, problem_handler)
     app.add_exception_handler(RequestValidationError, _request_validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
@@ -118,6 +125,7 @@ def create_app(
     app.include_router(schemas_router)
     app.include_router(routing_router, responses=outage)
     app.include_router(casefile_router, responses=outage)
+    app.include_router(portals_router, responses=outage)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -181,6 +182,69 @@ class Settings(BaseSettings):
         description="Version of the `dateiformat` code list the format codes come from.",
     )
 
+    intake_auth: Literal["required", "off"] = Field(
+        default="required",
+        description=(
+            "`required`: every `POST /v1/applications` needs a portal's access token "
+            "(`POST /oauth/token`) whose scopes cover the application's region and service. "
+            "`off`: anyone who reaches the API may submit — for closed test networks only."
+        ),
+    )
+    token_lifetime_seconds: int = Field(
+        default=900,
+        ge=60,
+        le=86400,
+        description="How long a portal's access token is valid (15 minutes by default).",
+    )
+    token_issuer: str | None = Field(
+        default=None,
+        description=(
+            "`iss` of the access tokens eantrag issues and accepts. Unset: "
+            "`EANTRAG_PUBLIC_BASE_URL`."
+        ),
+    )
+    token_audience: str = Field(
+        default="urn:eantrag:intake",
+        description="`aud` of the access tokens eantrag issues and accepts.",
+    )
+    rate_limit_intake: str = Field(
+        default="600/minute",
+        description=(
+            "Submissions per portal client (per address while `EANTRAG_INTAKE_AUTH=off`), "
+            "in the notation of the `limits` library: `600/minute`, `20/second;600/minute`."
+        ),
+    )
+    rate_limit_token: str = Field(
+        default="30/minute",
+        description="Requests to `POST /oauth/token` per client address.",
+    )
+    rate_limit_login: str = Field(
+        default="10/minute",
+        description="Login attempts per client address (and per account, where the login says).",
+    )
+    rate_limit_status: str = Field(
+        default="120/minute",
+        description="Requests to the citizen's status URLs per client address.",
+    )
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Redis URL (`redis://host:6379/0`) for the rate-limit counters shared by all API "
+            "replicas. Unset: each process counts in its own memory (the embedded default)."
+        ),
+    )
+    rate_limit_prefix: str = Field(
+        default="eantrag",
+        description="Prefix of the rate-limit keys in Redis, to share one Redis with others.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Origins of browser portals allowed to call the API across origins, as JSON, e.g. "
+            '`["https://portal.example.de"]`. Empty: none.'
+        ),
+    )
+
     @field_validator("log_format")
     @classmethod
     def _known_format(cls, value: str) -> str:
@@ -199,6 +263,10 @@ class Settings(BaseSettings):
         if self.blob_url:
             return self.blob_url
         return (self.data_dir / "blobs").resolve().as_uri()
+
+    @property
+    def effective_token_issuer(self) -> str:
+        return self.token_issuer or self.public_base_url.rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

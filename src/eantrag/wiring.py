@@ -12,10 +12,21 @@ from eantrag.broker import DatabaseQueueBroker
 from eantrag.outbox import notify_relay
 from eantrag.runtime import Runtime, open_runtime
 from eantrag.settings import Settings
+from identity.portals.service import RegionLookup
 from intake import consumers as intake_consumers
 from intake import redrive as intake_redrive
 from routing import consumers as routing_consumers
 from routing import service as routing_service
+
+
+def region_lookup(runtime: Runtime) -> RegionLookup:
+    """Identity's port to routing's directory: which region an applicant belongs to."""
+
+    async def region_of(ars: str | None, postcode: str | None) -> str | None:
+        async with runtime.db.sessionmaker() as session:
+            return await routing_service.applicant_region(session, ars, postcode)
+
+    return region_of
 
 
 async def open_pipeline(settings: Settings) -> Runtime:

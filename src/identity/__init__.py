@@ -1,0 +1,1 @@
+"""Who may knock: portals (OAuth2 clients) and people (clerks, operators), and how often."""
