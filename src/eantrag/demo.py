@@ -17,6 +17,7 @@ from eantrag.db import Database
 from eantrag.paths import project_root
 from eantrag.settings import Settings
 from eantrag.wiring import open_pipeline
+from identity.portals import service as portal_service
 from intake import fitconnect
 from intake.forms import FORMS
 from routing import repository as routing_repository
@@ -25,6 +26,7 @@ from routing.xzufi import read_xzufi
 
 EXAMPLES = project_root() / "examples"
 # Done as far as the pipeline goes: filed in an e-Akte (or waiting for triage).
+DEMO_PORTAL = "Demo-Portal (eantrag demo)"
 SETTLED = {"unroutable", "filed", "in_progress", "decided", "closed"}
 
 
@@ -102,6 +104,7 @@ async def run_demo(settings: Settings, console: Console) -> int:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
+                client.headers["Authorization"] = await _portal_token(runtime.db, client, console)
                 forms = (await client.get("/v1/forms")).json()
                 console.print(
                     "forms           " + ", ".join(f"{f['id']} ({f['service']})" for f in forms)
@@ -158,6 +161,24 @@ async def run_demo(settings: Settings, console: Console) -> int:
         else f"[red]{failures} unexpected outcome(s)[/red]"
     )
     return 1 if failures else 0
+
+
+async def _portal_token(db: Database, client: httpx.AsyncClient, console: Console) -> str:
+    """Register a demo portal (scope: Sachsen) and get its token as any portal would."""
+    async with db.transaction() as session:
+        portal = portal_service.create_client(session, DEMO_PORTAL, ["send:region:DE14"])
+    response = await client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(portal.row.client_id, portal.secret),
+    )
+    response.raise_for_status()
+    token = response.json()
+    console.print(
+        f"portal          {portal.row.client_id} ({DEMO_PORTAL}), scope {token['scope']}, "
+        f"token valid {token['expires_in']} s"
+    )
+    return f"Bearer {token['access_token']}"
 
 
 async def _import_demo_directory(db: Database, console: Console) -> None:

@@ -105,12 +105,12 @@ TOKEN_RESPONSE = {
         "`client_secret` as form fields or with HTTP Basic. `scope` may name a subset of the "
         "client's scopes. Errors carry RFC 6749's `error` beside the problem members."
     ),
-    responses={200: TOKEN_RESPONSE, **problem_responses(400, 401, 429)},
+    responses={200: TOKEN_RESPONSE, **problem_responses(400, 401, 422, 429)},
     dependencies=[Depends(ratelimit.per_address("token"))],
 )
 async def token(
     request: Request,
-    grant_type: Annotated[str, Form(max_length=100)],
+    grant_type: Annotated[str | None, Form(max_length=100)] = None,
     scope: Annotated[str | None, Form(max_length=4000)] = None,
     client_id: Annotated[str | None, Form(max_length=200)] = None,
     client_secret: Annotated[str | None, Form(max_length=200)] = None,
@@ -122,6 +122,8 @@ async def token(
     if basic is None and (client_id is None or client_secret is None):
         raise InvalidClient("send client_id and client_secret, as form fields or HTTP Basic")
     ident, secret = basic or (client_id or "", client_secret or "")
+    if grant_type is None:
+        raise InvalidRequest("grant_type is missing; send grant_type=client_credentials")
     if grant_type != "client_credentials":
         raise UnsupportedGrantType(f"grant_type {grant_type[:40]!r} is not supported")
     settings = portals.settings

@@ -114,17 +114,17 @@ class TokenVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str):
             raise InvalidToken("the token names no key")
-        key = self._keys.get(kid)
-        if key is None and await self._refresh():
-            key = self._keys.get(kid)
+        key = self._keys.get(kid) or await self._refresh(kid)
         if key is None:
             raise InvalidToken(f"unknown key {kid[:64]!r}")
         return key
 
-    async def _refresh(self) -> bool:
+    async def _refresh(self, kid: str) -> ec.EllipticCurvePublicKey | None:
+        """The key `kid` after reading the JWKS again (if that was not done just now)."""
         async with self._reload:
-            if time.monotonic() - self._loaded_at < RELOAD_INTERVAL_SECONDS:
-                return False
+            # Requests that waited here for the same new key find it read already.
+            if kid in self._keys or time.monotonic() - self._loaded_at < RELOAD_INTERVAL_SECONDS:
+                return self._keys.get(kid)
             keys: dict[str, ec.EllipticCurvePublicKey] = {}
             for jwk in await self._load_jwks():
                 public = ECAlgorithm.from_jwk(jwk)
@@ -132,7 +132,7 @@ class TokenVerifier:
                 keys[jwk["kid"]] = public
             self._keys = keys
             self._loaded_at = time.monotonic()
-            return True
+            return keys.get(kid)
 
     def _check(self, token: str, key: ec.EllipticCurvePublicKey) -> Sender:
         try:
