@@ -6,6 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -244,6 +245,17 @@ class Settings(BaseSettings):
             '`["https://portal.example.de"]`. Empty: none.'
         ),
     )
+
+    @field_validator(
+        "rate_limit_intake", "rate_limit_token", "rate_limit_login", "rate_limit_status"
+    )
+    @classmethod
+    def _known_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is no rate limit (e.g. `600/minute`): {exc}") from exc
+        return value
 
     @field_validator("log_format")
     @classmethod

@@ -45,7 +45,6 @@ def app_client(runtime: Runtime, settings: Settings) -> Callable[..., Any]:
     @asynccontextmanager
     async def make(**changes: Any) -> AsyncIterator[httpx.AsyncClient]:
         changed = settings.model_copy(update=changes)
-        runtime.settings = changed
         app = create_app(changed, runtime=runtime)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
