@@ -100,6 +100,7 @@ def create_app(
             yield
         finally:
             await stop_workers(tasks)
+            await app.state.rate_limits.close()
             if own:
                 await rt.close()
 

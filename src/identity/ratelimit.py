@@ -22,6 +22,7 @@ from fastapi import Request
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
+from redis.asyncio import ConnectionPool
 
 from eantrag.problems import ProblemError
 from eantrag.settings import Settings
@@ -45,22 +46,32 @@ def _limits_of(settings: Settings) -> dict[Door, list[RateLimitItem]]:
     }
 
 
-def open_storage(settings: Settings) -> Storage:
+def open_storage(settings: Settings) -> tuple[Storage, ConnectionPool | None]:
+    """The counters' storage, and the Redis connection pool to close at the end (if any)."""
     if settings.redis_url is None:
-        return MemoryStorage()
-    url = settings.redis_url.get_secret_value()
-    if not url.startswith("async+"):
-        url = "async+" + url
-    return RedisStorage(url, implementation="redispy", key_prefix=settings.rate_limit_prefix)
+        return MemoryStorage(), None
+    url = settings.redis_url.get_secret_value().removeprefix("async+")
+    pool = ConnectionPool.from_url(url)
+    storage = RedisStorage(
+        "async+" + url,
+        implementation="redispy",
+        key_prefix=settings.rate_limit_prefix,
+        connection_pool=pool,  # type: ignore[arg-type]  # passed on to redis.asyncio.Redis
+    )
+    return storage, pool
 
 
 class RateLimits:
     """The limits of every door over one storage; built in the app's lifespan."""
 
-    def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
-        self.storage = storage or open_storage(settings)
+    def __init__(self, settings: Settings) -> None:
+        self.storage, self._pool = open_storage(settings)
         self.limiter = FixedWindowRateLimiter(self.storage)
         self.limits = _limits_of(settings)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
 
     async def hit(self, door: Door, *identifiers: str) -> None:
         """Count one request of `identifiers` at `door`; TooManyRequests if it is one too many."""

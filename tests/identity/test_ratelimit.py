@@ -139,6 +139,8 @@ async def test_replicas_share_their_counts_in_redis(settings: Settings, redis_pr
         await two.hit("login", "203.0.113.7")
     assert refused.value.headers["RateLimit-Limit"] == "4"
     await one.hit("login", "203.0.113.8")  # another address counts on its own
+    await one.close()
+    await two.close()
     redis = Redis.from_url(REDIS_URL)
     keys = [key async for key in redis.scan_iter(match=f"{redis_prefix}*")]
     await redis.aclose()
@@ -167,6 +169,7 @@ async def test_the_login_door_as_the_people_s_login_uses_it(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as api:
         results = await asyncio.gather(*(api.post("/login") for _ in range(3)))
+    await app.state.rate_limits.close()
     statuses = sorted(r.status_code for r in results)
     assert statuses == [200, 200, 429]
     assert_limited(next(r for r in results if r.status_code == 429), 2)
