@@ -1,4 +1,5 @@
-"""Portals as OAuth2 clients (portal_clients) and the keys their tokens are signed with.
+"""Portals as OAuth2 clients (portal_clients), the keys their tokens are signed with, and the
+portal that sent each application (applications.sender).
 
 Revision ID: 0006
 Revises: 0005
@@ -43,8 +44,12 @@ def upgrade() -> None:
         sa.Column("verify_until", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("kid", name=op.f("pk_signing_keys")),
     )
+    with op.batch_alter_table("applications") as batch:
+        batch.add_column(sa.Column("sender", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("applications") as batch:
+        batch.drop_column("sender")
     op.drop_table("signing_keys")
     op.drop_table("portal_clients")

@@ -137,6 +137,7 @@ async def submit_application(
             request.app.state.status_tokens,
             submission,
             idempotency_key,
+            sender.client_id if sender is not None else None,
         )
     finally:
         submission.close()

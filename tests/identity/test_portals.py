@@ -358,3 +358,26 @@ async def test_rotation_keeps_old_tokens_valid_and_publishes_both_keys(
 async def test_intake_auth_off_admits_anyone(app_client: Client) -> None:
     async with app_client(intake_auth="off") as api:
         assert (await submit(api, None)).status_code == 202
+
+
+async def test_the_application_names_its_portal_and_a_receipt_goes_only_to_it(
+    api: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    first_id, first_secret = await register(runtime.db)
+    first = await token_for(api, first_id, first_secret)
+    other = await token_for(api, *await register(runtime.db))
+    body = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
+
+    async def send(token: str) -> httpx.Response:
+        headers = {**XML, "authorization": f"Bearer {token}", "idempotency-key": "k-1"}
+        return await api.post("/v1/applications", content=body, headers=headers)
+
+    accepted = await send(first)
+    assert accepted.status_code == 202
+    assert (await send(first)).status_code == 200, "its own sender gets the receipt again"
+    stolen = await send(other)
+    assert stolen.status_code == 409, "another portal with the same key and content"
+    assert "statusUrl" not in stolen.text
+    async with runtime.db.sessionmaker() as session:
+        senders = (await session.scalars(select(Application.sender))).all()
+    assert senders == [first_id]

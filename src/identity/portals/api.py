@@ -207,7 +207,10 @@ async def sender(
         log.info(
             "portal.token_refused", reason=str(exc)[:200], address=ratelimit.client_address(request)
         )
-        raise Unauthenticated("the access token is not valid", token_given=True) from None
+        # The reason is the caller's own token's (expired, wrong audience, unknown key …).
+        raise Unauthenticated(
+            f"the access token is not valid: {str(exc)[:200]}", token_given=True
+        ) from None
     await ratelimit.hit(request, "intake", who.client_id)
     return who
 
