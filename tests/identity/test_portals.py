@@ -6,20 +6,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import jwt
 import orjson
-import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 
-from eantrag.app import create_app
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from identity.portals import keys
@@ -27,6 +23,7 @@ from identity.portals.keys import ActiveKey
 from identity.portals.tokens import issue
 from intake.models import Application
 from tests.conftest import EXAMPLES, stored_blobs
+from tests.identity.conftest import AppClient
 from tests.identity.support import register, token_for
 from tests.routing.support import import_example
 
@@ -34,30 +31,6 @@ PROBLEM = "application/problem+json"
 XML = {"content-type": "application/xml"}
 DOG_URN = "urn:de:fim:leika:leistung:99102013104000"
 WOHNGELD_URN = "urn:de:fim:leika:leistung:99107023037000"
-
-Client = Callable[..., Any]
-
-
-@pytest.fixture
-def app_client(runtime: Runtime, settings: Settings) -> Callable[..., Any]:
-    """An API client of an app with some settings changed; no token attached."""
-
-    @asynccontextmanager
-    async def make(**changes: Any) -> AsyncIterator[httpx.AsyncClient]:
-        changed = settings.model_copy(update=changes)
-        app = create_app(changed, runtime=runtime)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                yield c
-
-    return make
-
-
-@pytest.fixture
-async def api(app_client: Client) -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client() as client:
-        yield client
 
 
 def dog(**address: str | None) -> bytes:
@@ -355,7 +328,7 @@ async def test_rotation_keeps_old_tokens_valid_and_publishes_both_keys(
     assert published == {newest, *retired}
 
 
-async def test_intake_auth_off_admits_anyone(app_client: Client) -> None:
+async def test_intake_auth_off_admits_anyone(app_client: AppClient) -> None:
     async with app_client(intake_auth="off") as api:
         assert (await submit(api, None)).status_code == 202
 

@@ -5,39 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from eantrag.app import create_app
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from identity.ratelimit import RateLimits, TooManyRequests
 from tests.conftest import EXAMPLES, need_service
+from tests.identity.conftest import AppClient
 from tests.identity.support import register, token_for
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PROBLEM = "application/problem+json"
 XML = {"content-type": "application/xml"}
-
-
-@pytest.fixture
-def app_client(runtime: Runtime, settings: Settings) -> Callable[..., Any]:
-    @asynccontextmanager
-    async def make(**changes: Any) -> AsyncIterator[httpx.AsyncClient]:
-        changed = settings.model_copy(update=changes)
-        app = create_app(changed, runtime=runtime)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                yield c
-
-    return make
 
 
 def assert_limited(response: httpx.Response, limit: int) -> None:
@@ -51,9 +35,7 @@ def assert_limited(response: httpx.Response, limit: int) -> None:
     assert int(response.headers["ratelimit-reset"]) == retry_after
 
 
-async def test_the_intake_is_limited_per_portal(
-    app_client: Callable[..., Any], runtime: Runtime
-) -> None:
+async def test_the_intake_is_limited_per_portal(app_client: AppClient, runtime: Runtime) -> None:
     body = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
     async with app_client(rate_limit_intake="2/minute") as api:
         first = await token_for(api, *await register(runtime.db))
@@ -72,7 +54,7 @@ async def test_the_intake_is_limited_per_portal(
 
 
 async def test_the_token_endpoint_is_limited_per_address(
-    app_client: Callable[..., Any], runtime: Runtime
+    app_client: AppClient, runtime: Runtime
 ) -> None:
     client_id, secret = await register(runtime.db)
     async with app_client(rate_limit_token="3/minute") as api:
@@ -87,7 +69,7 @@ async def test_the_token_endpoint_is_limited_per_address(
 
 
 async def test_the_status_urls_are_limited_per_address(
-    app_client: Callable[..., Any], runtime: Runtime
+    app_client: AppClient, runtime: Runtime
 ) -> None:
     async with app_client(rate_limit_status="3/minute", intake_auth="off") as api:
         receipt = await api.post(
@@ -148,7 +130,7 @@ async def test_replicas_share_their_counts_in_redis(settings: Settings, redis_pr
 
 
 async def test_the_login_door_as_the_people_s_login_uses_it(
-    app_client: Callable[..., Any], redis_prefix: str
+    app_client: AppClient, redis_prefix: str
 ) -> None:
     """`identity.ratelimit.per_address("login")` before an endpoint, on Redis, over HTTP."""
     from fastapi import Depends, FastAPI
@@ -175,7 +157,7 @@ async def test_the_login_door_as_the_people_s_login_uses_it(
     assert_limited(next(r for r in results if r.status_code == 429), 2)
 
 
-async def test_cors_preflight_only_for_allowed_origins(app_client: Callable[..., Any]) -> None:
+async def test_cors_preflight_only_for_allowed_origins(app_client: AppClient) -> None:
     preflight = {
         "access-control-request-method": "POST",
         "access-control-request-headers": "authorization, content-type",
