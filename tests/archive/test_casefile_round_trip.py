@@ -20,8 +20,8 @@ from archive.package import verify_package
 from archive.schema import SchemaCheck
 from casefile import audit, repository, service
 from casefile.models import Akte, AuditEntry, Dokument, Vorgang
-from eantrag.cli import app
-from eantrag.demo import example_cases
+from bootstrap.cli import app
+from bootstrap.demo import example_cases
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from intake.models import Application

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from casefile import audit
 from casefile.models import AuditEntry, Vorgang
-from eantrag.cli import app
+from bootstrap.cli import app
 from eantrag.runtime import Runtime
 from tests.casefile.support import DRESDEN_ID, authority_message, bearer, file_directly, issue_token
 

@@ -14,7 +14,7 @@ from casefile import service
 from casefile.consumers import InboxConsumers, filing_handler
 from casefile.fileplan import PlanFile
 from casefile.models import Akte, Dokument
-from eantrag.app import run_workers, stop_workers
+from bootstrap.app import run_workers, stop_workers
 from eantrag.broker import IncomingMessage, authority_queue, dead_letter_queue
 from eantrag.models import QueuedMessage
 from eantrag.runtime import Runtime

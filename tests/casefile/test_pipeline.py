@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from casefile.models import Vorgang
 from eantrag.blobs import read_all
-from eantrag.demo import example_cases
+from bootstrap.demo import example_cases
 from eantrag.runtime import Runtime
 from tests.casefile.support import (
     DRESDEN_ID,

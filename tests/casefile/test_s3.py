@@ -12,12 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from eantrag.app import create_app
+from bootstrap.app import create_app
 from eantrag.blobs import S3BlobStore, blob_key, read_all
-from eantrag.demo import example_cases
+from bootstrap.demo import example_cases
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
-from eantrag.wiring import open_pipeline
+from bootstrap.wiring import open_pipeline
 from tests.casefile.support import DRESDEN_ID, LEIPZIG_ID, PIPELINE, bearer, issue_token, status_of
 from tests.conftest import truncate_all
 from tests.routing.support import import_example, wait_for, workers

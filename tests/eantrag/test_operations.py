@@ -16,10 +16,10 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from eantrag import heap
-from eantrag.app import create_app
+from bootstrap.app import create_app
 from eantrag.blobs import FileBlobStore
 from eantrag.configdoc import END, START, config_table
-from eantrag.openapi import render_openapi
+from bootstrap.openapi import render_openapi
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from intake.models import Application

@@ -13,10 +13,10 @@ from sqlalchemy import delete, select, update
 
 from eantrag.broker import INTAKE_EXCHANGE, STATUS_QUEUE, UNROUTABLE_QUEUE, OutgoingMessage
 from eantrag.db import utcnow
-from eantrag.demo import example_cases
+from bootstrap.demo import example_cases
 from eantrag.models import OutboxMessage, QueuedMessage
 from eantrag.runtime import Runtime
-from eantrag.wiring import retry_application
+from bootstrap.wiring import retry_application
 from intake import redrive
 from intake.models import Application
 from routing import service

@@ -81,7 +81,7 @@ def serve(
     """Run the HTTP API (and, by default, every pipeline worker) in one process."""
     import uvicorn
 
-    from eantrag.app import create_app
+    from bootstrap.app import create_app
 
     settings = _settings()
     if settings.is_sqlite:
@@ -102,8 +102,8 @@ def worker(
     name: Annotated[str, typer.Argument(help="Which worker to run (see `eantrag workers`).")],
 ) -> None:
     """Run one pipeline worker, for deployments that scale workers separately."""
-    from eantrag.app import run_workers, stop_workers
-    from eantrag.wiring import open_pipeline
+    from bootstrap.app import run_workers, stop_workers
+    from bootstrap.wiring import open_pipeline
 
     settings = _settings()
     heap.keep_freed_memory(settings.heap_keep_bytes)
@@ -137,7 +137,7 @@ def retry(
     import uuid
 
     from eantrag.runtime import open_runtime
-    from eantrag.wiring import retry_application
+    from bootstrap.wiring import retry_application
 
     settings = _settings()
     try:
@@ -170,7 +170,7 @@ def retry(
 @app.command("workers")
 def list_workers() -> None:
     """List the workers `eantrag worker` can run."""
-    from eantrag.wiring import open_pipeline
+    from bootstrap.wiring import open_pipeline
 
     settings = _settings()
 
@@ -192,7 +192,7 @@ def demo(
     ] = None,
 ) -> None:
     """Submit every example on the embedded default and show what happens to each."""
-    from eantrag.demo import run_demo
+    from bootstrap.demo import run_demo
 
     settings = _settings()
     if data_dir is not None:
@@ -205,7 +205,7 @@ def openapi(
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Print the OpenAPI document of the HTTP API."""
-    from eantrag.openapi import render_openapi
+    from bootstrap.openapi import render_openapi
 
     text = render_openapi()
     if out:

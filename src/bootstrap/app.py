@@ -29,7 +29,7 @@ from eantrag.problems import (
 )
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
-from eantrag.wiring import open_pipeline
+from bootstrap.wiring import open_pipeline
 from intake.api import router as intake_router
 from intake.api import schemas_router
 from intake.service import StatusTokens
