@@ -9,13 +9,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from archive.cli import archive_app
-from casefile.cli import audit_app, fileplan_app, token_app
+from bootstrap.components import COMPONENTS
 from eantrag import __version__, heap, schema
 from eantrag.logs import configure_logging
 from eantrag.metrics import serve_metrics
 from eantrag.settings import Settings
-from routing.cli import directory_app
 
 app = typer.Typer(
     help="eantrag: online applications into the e-Akte and the archive.",
@@ -24,11 +22,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(directory_app, name="directory")
-app.add_typer(token_app, name="token")
-app.add_typer(audit_app, name="audit")
-app.add_typer(fileplan_app, name="fileplan")
-app.add_typer(archive_app, name="archive")
+for component in COMPONENTS:
+    for name, commands in component.commands:
+        app.add_typer(commands, name=name)
 console = Console(stderr=True)
 
 
@@ -136,8 +132,8 @@ def retry(
     application that was routed is never delivered twice."""
     import uuid
 
-    from eantrag.runtime import open_runtime
     from bootstrap.wiring import retry_application
+    from eantrag.runtime import open_runtime
 
     settings = _settings()
     try:

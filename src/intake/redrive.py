@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+import orjson
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eantrag.broker import INTAKE_EXCHANGE
+from eantrag.broker import INTAKE_EXCHANGE, DatabaseQueueBroker
 from eantrag.db import Database, column_values, utcnow
 from eantrag.outbox import add_message, notify_relay
 from eantrag.runtime import Runtime, Worker
@@ -102,6 +104,45 @@ async def sweep(db: Database, *, older_than: timedelta, limit: int = SWEEP_BATCH
         notify_relay()
         log.warning("sweeper.redriven", count=len(ids), older_than=str(older_than))
     return len(ids)
+
+
+# Port to routing: forget an unroutable decision so that routing decides again; returns the name
+# of the authority the application stays routed to (a delivery is never undone), else None.
+ForgetUnroutable = Callable[[AsyncSession, uuid.UUID], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class RetryOutcome:
+    known: bool
+    routed_to: str | None
+    dead_letters_moved: int
+
+
+async def retry_application(
+    runtime: Runtime, application_id: uuid.UUID, forget_unroutable: ForgetUnroutable
+) -> RetryOutcome:
+    """`eantrag retry`: routing forgets an unroutable decision, dead letters of the application
+    go back to their queues with a fresh attempt count (in-database queue), and intake publishes
+    the application again. A routed application is never delivered twice; it gets its status
+    event again."""
+    async with runtime.db.transaction() as session:
+        routed_to = await forget_unroutable(session, application_id)
+        known = await republish(session, application_id, why="manual retry")
+    moved = 0
+    if isinstance(runtime.broker, DatabaseQueueBroker):
+        moved = await runtime.broker.requeue_dead_letters(
+            lambda body: _application_id(body) == str(application_id)
+        )
+    notify_relay()
+    return RetryOutcome(known, routed_to, moved)
+
+
+def _application_id(body: bytes) -> str | None:
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return value.get("applicationId") if isinstance(value, dict) else None
 
 
 def workers(runtime: Runtime) -> dict[str, Worker]:

@@ -13,8 +13,8 @@ from unittest.mock import patch
 import httpx
 from typer.testing import CliRunner
 
-from casefile.models import Akte
 from bootstrap.cli import app
+from casefile.models import Akte
 from eantrag.runtime import Runtime
 from tests.casefile.support import DRESDEN_ID, LEIPZIG_ID, authority_message, bearer, file_directly
 from tests.routing.support import WOHNGELD

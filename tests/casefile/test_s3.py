@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from bootstrap.app import create_app
-from eantrag.blobs import S3BlobStore, blob_key, read_all
 from bootstrap.demo import example_cases
+from bootstrap.wiring import open_pipeline
+from eantrag.blobs import S3BlobStore, blob_key, read_all
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
-from bootstrap.wiring import open_pipeline
 from tests.casefile.support import DRESDEN_ID, LEIPZIG_ID, PIPELINE, bearer, issue_token, status_of
 from tests.conftest import truncate_all
 from tests.routing.support import import_example, wait_for, workers

@@ -11,12 +11,12 @@ import orjson
 import pytest
 from sqlalchemy import delete, select, update
 
+from bootstrap.demo import example_cases
+from bootstrap.wiring import retry_application
 from eantrag.broker import INTAKE_EXCHANGE, STATUS_QUEUE, UNROUTABLE_QUEUE, OutgoingMessage
 from eantrag.db import utcnow
-from bootstrap.demo import example_cases
 from eantrag.models import OutboxMessage, QueuedMessage
 from eantrag.runtime import Runtime
-from bootstrap.wiring import retry_application
 from intake import redrive
 from intake.models import Application
 from routing import service
