@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casefile import directory, repository, service
 from casefile.service import FilingConflict, PreparedFiling
+from contracts.application import AuthorityMessage
 from eantrag.broker import (
     UNROUTABLE_QUEUE,
     Handler,
@@ -32,7 +33,6 @@ from eantrag.broker import (
 from eantrag.consumer import grouped, idempotent
 from eantrag.outbox import notify_relay
 from eantrag.runtime import Runtime, Worker
-from routing.contract import AuthorityMessage
 
 log = structlog.get_logger(__name__)
 

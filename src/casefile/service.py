@@ -61,7 +61,7 @@ from eantrag.broker import EVENTS_EXCHANGE, PermanentError
 from eantrag.db import Insert, column_values, insert_rows, table_of, utcnow
 from eantrag.models import OutboxMessage
 from eantrag.outbox import message_row, outbox_table
-from routing.contract import AuthorityMessage, ReceivedApplication
+from contracts.application import AuthorityMessage, ReceivedApplication
 
 SYSTEM_ACTOR = "system:casefile"
 OUTCOMES = ("granted", "refused")

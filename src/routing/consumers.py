@@ -18,12 +18,12 @@ import structlog
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.application import ReceivedApplication
 from eantrag.broker import ROUTING_QUEUE, IncomingMessage, PermanentError
 from eantrag.consumer import GroupHandler, grouped
 from eantrag.outbox import notify_relay
 from eantrag.runtime import Runtime, Worker
 from routing import repository, service
-from routing.contract import ReceivedApplication
 
 log = structlog.get_logger(__name__)
 

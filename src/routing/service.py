@@ -19,12 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eantrag.broker import AUTHORITIES_EXCHANGE, EVENTS_EXCHANGE, INTAKE_EXCHANGE
-from eantrag.db import utcnow
-from eantrag.models import OutboxMessage
-from eantrag.outbox import add_message
-from routing import repository
-from routing.contract import (
+from contracts.application import (
     AUTHORITY_MESSAGE_TYPE,
     UNROUTABLE_MESSAGE_TYPE,
     AuthorityMessage,
@@ -33,6 +28,11 @@ from routing.contract import (
     RoutingInfo,
     delivery_message_id,
 )
+from eantrag.broker import AUTHORITIES_EXCHANGE, EVENTS_EXCHANGE, INTAKE_EXCHANGE
+from eantrag.db import utcnow
+from eantrag.models import OutboxMessage
+from eantrag.outbox import add_message
+from routing import repository
 from routing.csvformat import read_csv
 from routing.directory import (
     AREA_KEY_LENGTHS,

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from routing.contract import AttachmentDocument, AuthorityMessage, Document, RoutingInfo
+from contracts.application import AttachmentDocument, AuthorityMessage, Document, RoutingInfo
 
 ASYNCAPI = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.yaml"
 
