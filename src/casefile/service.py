@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import io
 import mimetypes
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -56,12 +55,13 @@ from casefile.models import (
 )
 from casefile.rendering import DecisionText, render_application, render_decision, subject
 from casefile.schemas import ApplicationToFile
+from contracts.application import AuthorityMessage, ReceivedApplication
+from contracts.values import InvalidKey, leika_key
 from eantrag.blobs import BlobStore, TieredBlobStore, blob_key
 from eantrag.broker import EVENTS_EXCHANGE, PermanentError
 from eantrag.db import Insert, column_values, insert_rows, table_of, utcnow
 from eantrag.models import OutboxMessage
 from eantrag.outbox import message_row, outbox_table
-from contracts.application import AuthorityMessage, ReceivedApplication
 
 SYSTEM_ACTOR = "system:casefile"
 OUTCOMES = ("granted", "refused")
@@ -74,7 +74,6 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 # The Aktenzeichen's year is the authority's calendar year.
 LOCAL_TIME = ZoneInfo("Europe/Berlin")
 HTML = "text/html; charset=utf-8"
-_LEIKA_URN = re.compile(r"(?:urn:de:fim:leika:leistung:)?(99\d{12})")
 
 
 class FilingConflict(Exception):
@@ -82,10 +81,10 @@ class FilingConflict(Exception):
 
 
 def leika_key_of(urn: str) -> str:
-    match = _LEIKA_URN.fullmatch(urn.strip())
-    if match is None:
-        raise PermanentError(f"{urn!r} is not a LeiKa key or URN")
-    return match.group(1)
+    try:
+        return leika_key(urn)
+    except InvalidKey as exc:
+        raise PermanentError(f"{urn!r} is not a LeiKa key or URN") from exc
 
 
 def local_year(at: datetime) -> int:
