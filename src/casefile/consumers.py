@@ -15,14 +15,12 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 
-import orjson
 import structlog
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casefile import directory, repository, service
 from casefile.service import FilingConflict, PreparedFiling
-from contracts.application import AuthorityMessage
+from contracts.application import AuthorityMessage, UnroutableApplication
 from eantrag.broker import (
     UNROUTABLE_QUEUE,
     Handler,
@@ -43,10 +41,7 @@ TICK_SECONDS = 0.5
 
 
 def parse_authority_message(message: IncomingMessage) -> AuthorityMessage:
-    try:
-        parsed = AuthorityMessage.model_validate(orjson.loads(message.body))
-    except (orjson.JSONDecodeError, ValidationError) as exc:
-        raise PermanentError(f"malformed eantrag.application.v1: {exc}") from exc
+    parsed = AuthorityMessage.parse(message.body)
     if message.queue != authority_queue(parsed.authority.id):
         raise PermanentError(
             f"message for authority {parsed.authority.id!r} arrived in {message.queue!r}"
@@ -187,13 +182,7 @@ class InboxConsumers:
 
 
 async def record_unroutable(session: AsyncSession, message: IncomingMessage) -> None:
-    try:
-        body = orjson.loads(message.body)
-    except orjson.JSONDecodeError as exc:
-        raise PermanentError(f"malformed application.unroutable: {exc}") from exc
-    if not isinstance(body, dict):
-        raise PermanentError("application.unroutable is not a JSON object")
-    await service.record_unroutable(session, body)
+    await service.record_unroutable(session, UnroutableApplication.parse(message.body))
 
 
 def workers(runtime: Runtime) -> dict[str, Worker]:

@@ -21,44 +21,17 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eantrag.broker import INTAKE_EXCHANGE, DatabaseQueueBroker
+from contracts.application import REDRIVE_HEADER
+from eantrag.broker import DatabaseQueueBroker
 from eantrag.db import Database, column_values, utcnow
-from eantrag.outbox import add_message, notify_relay
+from eantrag.outbox import notify_relay
 from eantrag.runtime import Runtime, Worker
 from intake.models import Application, Attachment
-from intake.service import RECEIVED, received_event
+from intake.service import RECEIVED, received_message
 
 log = structlog.get_logger(__name__)
 
-REDRIVE_HEADER = "x-redrive"
 SWEEP_BATCH = 500
-
-
-@dataclass(frozen=True)
-class _StoredSpool:
-    sha256: str
-    sha512: str
-    size: int
-    media_type: str
-
-
-@dataclass(frozen=True)
-class _StoredAttachment:
-    """A stored attachment in the shape `received_event` reads from a fresh upload."""
-
-    attachment_id: str
-    filename: str | None
-    purpose: str
-    spool: _StoredSpool
-
-    @classmethod
-    def of(cls, row: Attachment) -> _StoredAttachment:
-        return cls(
-            row.attachment_id,
-            row.filename,
-            row.purpose,
-            _StoredSpool(row.sha256, row.sha512, row.size, row.media_type),
-        )
 
 
 async def republish(session: AsyncSession, application_id: uuid.UUID, *, why: str) -> bool:
@@ -73,15 +46,8 @@ async def republish(session: AsyncSession, application_id: uuid.UUID, *, why: st
             .order_by(Attachment.attachment_id)
         )
     ).all()
-    add_message(
-        session,
-        exchange=INTAKE_EXCHANGE,
-        routing_key="application.received",
-        type="application.received",
-        payload=received_event(
-            column_values(app), [(_StoredAttachment.of(a), a.blob_key) for a in attachments]
-        ),
-        headers={REDRIVE_HEADER: why},
+    received_message(column_values(app), [column_values(a) for a in attachments]).stage(
+        session, headers={REDRIVE_HEADER: why}
     )
     return True
 

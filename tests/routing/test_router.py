@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, update
 
 from bootstrap.demo import example_cases
 from bootstrap.wiring import retry_application
+from contracts.application import REDRIVE_HEADER
 from eantrag.broker import INTAKE_EXCHANGE, STATUS_QUEUE, UNROUTABLE_QUEUE, OutgoingMessage
 from eantrag.db import utcnow
 from eantrag.models import OutboxMessage, QueuedMessage
@@ -117,7 +118,7 @@ async def test_the_same_application_twice_is_delivered_once(runtime: Runtime) ->
         # Redelivery of the same message, then a copy under a new id, then a re-drive.
         await runtime.broker.publish([message])
         await stage_received(runtime.db, [body])
-        await stage_received(runtime.db, [body], headers={redrive.REDRIVE_HEADER: "test"})
+        await stage_received(runtime.db, [body], headers={REDRIVE_HEADER: "test"})
         await wait_for(lambda: _depth_is(runtime, "eantrag.routing", 0))
         await wait_for(lambda: _outbox_empty(runtime))
     assert await queue_depth(runtime.db, DRESDEN_INBOX) == 1
