@@ -55,7 +55,6 @@ from casefile.schemas import (
 )
 from eantrag.blobs import CHUNK, BlobStore
 from eantrag.broker import PermanentError
-from eantrag.outbox import notify_relay
 from eantrag.problems import ProblemError, Violation, problem_responses
 from eantrag.runtime import Runtime
 
@@ -257,7 +256,6 @@ async def post_transition(
             reason=body.reason,
             decision_document_id=body.decision_document_id,
         )
-    notify_relay()
     return await _case_or_404(request, who, case_id)
 
 
@@ -565,7 +563,6 @@ async def assign_triage(
                 raise AlreadyFiled(f"application {application_id} is filed already")
     except service.FilingConflict as exc:
         raise AlreadyFiled(f"application {application_id} is filed already") from exc
-    notify_relay()
     return AssignOut(
         application_id=application_id,
         case_id=filed.case.id,

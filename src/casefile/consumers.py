@@ -29,7 +29,6 @@ from eantrag.broker import (
     authority_queue,
 )
 from eantrag.consumer import grouped, idempotent
-from eantrag.outbox import notify_relay
 from eantrag.runtime import Runtime, Worker
 
 log = structlog.get_logger(__name__)
@@ -107,7 +106,6 @@ def filing_handler(runtime: Runtime) -> Handler:
             bound.info("casefile.already_filed")
         else:
             bound.info("casefile.filed", file_reference=reference)
-        notify_relay()
 
     return handle
 

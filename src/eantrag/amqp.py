@@ -19,6 +19,7 @@ from typing import Any
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from eantrag.broker import (
     AUTHORITIES_EXCHANGE,
@@ -95,8 +96,11 @@ class AmqpBroker:
             await self._reset_publisher()
             raise
 
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        """Publish all messages pipelined and return once the broker confirmed each one."""
+    async def publish(
+        self, messages: Sequence[OutgoingMessage], session: AsyncSession | None = None
+    ) -> None:
+        """Publish all messages pipelined and return once the broker confirmed each one (at once,
+        whatever transaction `session` is in)."""
         if not messages:
             return
         try:

@@ -22,6 +22,7 @@ import structlog
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from eantrag.db import Database, utcnow
 from eantrag.models import QueuedMessage
@@ -138,7 +139,13 @@ class Broker(Protocol):
 
     async def declare_authority(self, authority_id: str) -> None: ...
 
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> None: ...
+    async def publish(
+        self, messages: Sequence[OutgoingMessage], session: AsyncSession | None = None
+    ) -> None:
+        """Publish and return once every message is durably queued. An adapter that keeps its
+        queues in the database publishes in `session`'s transaction (relay and publish commit
+        together); one with queues of its own publishes at once and ignores it."""
+        ...
 
     async def consume(self, queue: str, handler: Handler, *, prefetch: int) -> None:
         """Run until cancelled."""
@@ -201,7 +208,9 @@ class DatabaseQueueBroker:
                 )
         return rows
 
-    async def publish(self, messages: Sequence[OutgoingMessage], session: Any = None) -> None:
+    async def publish(
+        self, messages: Sequence[OutgoingMessage], session: AsyncSession | None = None
+    ) -> None:
         if not messages:
             return
         rows = self._rows(messages)

@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.application import REDRIVE_HEADER
 from eantrag.broker import DatabaseQueueBroker
 from eantrag.db import Database, column_values, utcnow
-from eantrag.outbox import notify_relay
 from eantrag.runtime import Runtime, Worker
 from intake.models import Application, Attachment
 from intake.service import RECEIVED, received_message
@@ -67,7 +66,6 @@ async def sweep(db: Database, *, older_than: timedelta, limit: int = SWEEP_BATCH
         for application_id in ids:
             await republish(session, application_id, why="sweeper")
     if ids:
-        notify_relay()
         log.warning("sweeper.redriven", count=len(ids), older_than=str(older_than))
     return len(ids)
 
@@ -99,7 +97,6 @@ async def retry_application(
         moved = await runtime.broker.requeue_dead_letters(
             lambda body: _application_id(body) == str(application_id)
         )
-    notify_relay()
     return RetryOutcome(known, routed_to, moved)
 
 

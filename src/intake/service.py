@@ -21,7 +21,7 @@ from contracts.application import AttachmentDocument, Document, ReceivedApplicat
 from contracts.status import StatusChanged
 from eantrag.blobs import TieredBlobStore
 from eantrag.db import Database, Insert, column_values, table_of, utcnow
-from eantrag.outbox import notify_relay, outbox_table
+from eantrag.outbox import outbox_table
 from intake.errors import Conflict
 from intake.forms import FORMS
 from intake.models import Application, Attachment, StatusEvent
@@ -152,7 +152,6 @@ async def accept(
         if replay is None:
             raise
         return replay
-    notify_relay()
     return _receipt(app, tokens)
 
 

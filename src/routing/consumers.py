@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.application import REDRIVE_HEADER, ReceivedApplication
 from eantrag.broker import ROUTING_QUEUE, IncomingMessage
 from eantrag.consumer import GroupHandler, grouped
-from eantrag.outbox import notify_relay
 from eantrag.runtime import Runtime, Worker
 from routing import repository, service
 
@@ -93,15 +92,11 @@ def workers(runtime: Runtime) -> dict[str, Worker]:
     declarer = QueueDeclarer(runtime)
     handle = grouped("routing", runtime.db, router_handler(declarer))
 
-    async def handle_and_notify(message: IncomingMessage) -> None:
-        await handle(message)
-        notify_relay()
-
     async def router() -> None:
         count = await declarer.declare_all()
         log.info("routing.authority_queues_declared", count=count)
         await runtime.broker.consume(
-            ROUTING_QUEUE, handle_and_notify, prefetch=runtime.settings.queue_prefetch
+            ROUTING_QUEUE, handle, prefetch=runtime.settings.queue_prefetch
         )
 
     return {"router": router}
