@@ -39,20 +39,22 @@ def test_the_boundaries_hold(tmp_path: Path) -> None:
     assert "0 broken" in result.stdout
 
 
-def test_a_context_import_in_the_infrastructure_breaks_the_check(tmp_path: Path) -> None:
+def with_import(tmp_path: Path, module: str, imported: str) -> Path:
+    """A copy of the tree in which `module` (a path under src/) also imports `imported`."""
     tree = copy_tree(tmp_path)
-    settings = tree / "src" / "eantrag" / "settings.py"
-    settings.write_text(settings.read_text() + "\nimport intake.models  # noqa: E402,F401\n")
-    result = lint_imports(tree)
+    path = tree / "src" / module
+    path.write_text(path.read_text() + f"\nimport {imported}  # noqa: E402,F401\n")
+    return tree
+
+
+def test_a_context_import_in_the_infrastructure_breaks_the_check(tmp_path: Path) -> None:
+    result = lint_imports(with_import(tmp_path, "eantrag/settings.py", "intake.models"))
     assert result.returncode != 0
     assert "The infrastructure (eantrag) imports no context" in result.stdout
     assert "eantrag.settings -> intake.models" in result.stdout
 
 
 def test_a_context_reading_another_context_breaks_the_check(tmp_path: Path) -> None:
-    tree = copy_tree(tmp_path)
-    consumers = tree / "src" / "intake" / "consumers.py"
-    consumers.write_text(consumers.read_text() + "\nimport routing.models  # noqa: E402,F401\n")
-    result = lint_imports(tree)
+    result = lint_imports(with_import(tmp_path, "intake/consumers.py", "routing.models"))
     assert result.returncode != 0
     assert "intake is not allowed to import routing" in result.stdout

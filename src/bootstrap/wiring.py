@@ -11,6 +11,7 @@ from eantrag.runtime import Runtime, open_runtime
 from eantrag.settings import Settings
 from intake import redrive
 from intake.redrive import RetryOutcome
+from routing import authorities
 from routing import service as routing_service
 
 __all__ = ["RetryOutcome", "open_pipeline", "retry_application"]
@@ -30,5 +31,9 @@ async def _forget_unroutable(session: AsyncSession, application_id: uuid.UUID) -
 
 
 async def retry_application(runtime: Runtime, application_id: uuid.UUID) -> RetryOutcome:
-    """`eantrag retry`, intake's use case, with routing's decision behind the port."""
-    return await redrive.retry_application(runtime, application_id, _forget_unroutable)
+    """`eantrag retry`, intake's use case, with routing's decision and directory behind ports."""
+    async with runtime.db.sessionmaker() as session:
+        inboxes = await authorities.authority_ids(session)
+    return await redrive.retry_application(
+        runtime, application_id, _forget_unroutable, sorted(inboxes)
+    )

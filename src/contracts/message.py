@@ -15,7 +15,8 @@ from pydantic.alias_generators import to_camel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eantrag.broker import PermanentError
-from eantrag.outbox import add_message, message_row
+from eantrag.models import OutboxMessage
+from eantrag.outbox import message_row
 
 
 class CamelModel(BaseModel):
@@ -62,15 +63,11 @@ class Message(CamelModel):
         headers: dict[str, Any] | None = None,
     ) -> uuid.UUID:
         """Stage the message in the session's transaction; it is published after the commit."""
-        return add_message(
-            session,
-            exchange=self.exchange,
-            routing_key=self.routing_key,
-            type=self.type_name,
-            payload=self.payload(),
-            headers=headers,
-            message_id=message_id,
-        )
+        row = self.outbox_row(message_id=message_id, headers=headers)
+        session.add(OutboxMessage(**row))
+        message_id = row["message_id"]
+        assert isinstance(message_id, uuid.UUID)
+        return message_id
 
     @classmethod
     def parse(cls, body: bytes) -> Self:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,7 +22,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.application import REDRIVE_HEADER
-from eantrag.broker import DatabaseQueueBroker
 from eantrag.db import Database, column_values, utcnow
 from eantrag.runtime import Runtime, Worker
 from intake.models import Application, Attachment
@@ -83,20 +82,21 @@ class RetryOutcome:
 
 
 async def retry_application(
-    runtime: Runtime, application_id: uuid.UUID, forget_unroutable: ForgetUnroutable
+    runtime: Runtime,
+    application_id: uuid.UUID,
+    forget_unroutable: ForgetUnroutable,
+    authority_ids: Iterable[str] = (),
 ) -> RetryOutcome:
     """`eantrag retry`: routing forgets an unroutable decision, dead letters of the application
-    go back to their queues with a fresh attempt count (in-database queue), and intake publishes
-    the application again. A routed application is never delivered twice; it gets its status
-    event again."""
+    go back to their queues with a fresh attempt count (those of the authorities' inboxes too,
+    given their ids), and intake publishes the application again. A routed application is never
+    delivered twice; it gets its status event again."""
     async with runtime.db.transaction() as session:
         routed_to = await forget_unroutable(session, application_id)
         known = await republish(session, application_id, why="manual retry")
-    moved = 0
-    if isinstance(runtime.broker, DatabaseQueueBroker):
-        moved = await runtime.broker.requeue_dead_letters(
-            lambda body: _application_id(body) == str(application_id)
-        )
+    moved = await runtime.broker.requeue_dead_letters(
+        lambda body: _application_id(body) == str(application_id), authority_ids
+    )
     return RetryOutcome(known, routed_to, moved)
 
 
