@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from eantrag.app import create_app
+from bootstrap.app import create_app
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 

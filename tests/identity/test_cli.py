@@ -10,7 +10,7 @@ from unittest.mock import patch
 import httpx
 from typer.testing import CliRunner
 
-from eantrag.cli import app
+from bootstrap.cli import app
 from eantrag.runtime import Runtime
 from identity.portals.models import PortalClient
 from tests.conftest import EXAMPLES

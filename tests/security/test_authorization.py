@@ -20,8 +20,8 @@ import orjson
 import pytest
 from sqlalchemy import select, update
 
+from bootstrap.app import create_app
 from casefile.models import Akte, ApiToken, Dokument, Vorgang
-from eantrag.app import create_app
 from eantrag.db import utcnow
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
