@@ -15,7 +15,6 @@ from routing import service as routing_service
 from routing.component import COMPONENT as ROUTING
 
 
-
 def region_lookup(runtime: Runtime) -> RegionLookup:
     """Identity's port to routing's directory: which region (ARS) an applicant belongs to."""
 
