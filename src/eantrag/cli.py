@@ -15,6 +15,7 @@ from eantrag import __version__, heap, schema
 from eantrag.logs import configure_logging
 from eantrag.metrics import serve_metrics
 from eantrag.settings import Settings
+from identity.people.cli import user_app
 from routing.cli import directory_app
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(directory_app, name="directory")
 app.add_typer(token_app, name="token")
+app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(fileplan_app, name="fileplan")
 app.add_typer(archive_app, name="archive")
