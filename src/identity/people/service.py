@@ -274,7 +274,7 @@ async def active_session(
     ).one_or_none()
     if row is None:
         return None
-    person_session, user = row.tuple()
+    person_session, user = row
     idle = timedelta(seconds=settings.session_idle_seconds)
     if (
         person_session.expires_at <= now
