@@ -256,9 +256,7 @@ async def test_the_next_parameter_stays_on_this_site(
 
 
 async def test_the_cookie_is_secure_behind_https(runtime: Runtime, settings: Settings) -> None:
-    runtime.settings = settings.model_copy(
-        update={"public_base_url": "https://eantrag.example.de"}
-    )
+    runtime.settings = settings.model_copy(update={"public_base_url": "https://eantrag.example.de"})
     app = create_app(runtime.settings, runtime=runtime)
     await make_user(runtime.db, "anna")
     async with live_server(app) as url, httpx.AsyncClient(base_url=url) as client:
