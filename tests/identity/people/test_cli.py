@@ -62,7 +62,9 @@ async def test_an_operator_creates_lists_disables_and_resets_an_account(
     assert "disabled" in (await cli(runtime, "user", "list")).output
 
     new = "ein-neues-langes-Passwort"
-    reset = await cli(runtime, "user", "set-password", "anna.beispiel", "--password-stdin", stdin=new)
+    reset = await cli(
+        runtime, "user", "set-password", "anna.beispiel", "--password-stdin", stdin=new
+    )
     assert reset.exit_code == 0, reset.output
     async with runtime.db.sessionmaker() as session:
         user = await user_by_name(session, "anna.beispiel")
@@ -83,14 +85,17 @@ async def test_an_unknown_authority_is_refused_with_the_known_ids(runtime: Runti
         assert await user_by_name(session, "bert") is None
 
 
+DRESDEN = ("--authority", "stadt-dresden")
+
+
 @pytest.mark.parametrize(
     ("args", "stdin", "reason"),
     [
-        (("--role", "clerk", "--authority", "stadt-dresden"), PASSWORD, "--password-stdin"),
-        (("--role", "chef", "--authority", "stadt-dresden", "--password-stdin"), PASSWORD, "role"),
+        (("--role", "clerk", *DRESDEN), PASSWORD, "--password-stdin"),
+        (("--role", "chef", *DRESDEN, "--password-stdin"), PASSWORD, "role"),
         (("--role", "clerk", "--password-stdin"), PASSWORD, "needs an authority"),
-        (("--role", "archivist", "--authority", "stadt-dresden", "--password-stdin"), "kurz", "12"),
-        (("--role", "clerk", "--authority", "stadt-dresden", "--password-stdin"), "", "no password"),
+        (("--role", "archivist", *DRESDEN, "--password-stdin"), "kurz", "12"),
+        (("--role", "clerk", *DRESDEN, "--password-stdin"), "", "no password"),
     ],
 )
 async def test_bad_commands_change_nothing(
