@@ -212,6 +212,7 @@ async def open_session(
     """A new session with a new id (never the one the browser had before the login)."""
     if replaces:
         await end_session(session, replaces)
+    await purge_expired(session, settings)
     now = utcnow()
     user.last_login_at = now
     names = await directory.authorities(session) if user.authority_id else {}

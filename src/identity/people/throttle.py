@@ -61,6 +61,13 @@ async def record_failure(
     session: AsyncSession, keys: dict[str, str], limits: Limits, now: datetime
 ) -> None:
     """Count one failure for each key (the caller holds a write transaction)."""
+    # Forget series that are over, so that guessed usernames do not pile up rows.
+    await session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.first_failure_at < now - limits.window,
+            (LoginThrottle.locked_until.is_(None)) | (LoginThrottle.locked_until < now),
+        )
+    )
     for kind, key in keys.items():
         limit = limits.per_account if kind == "account" else limits.per_address
         # Concurrent first failures of one key must not collide on its primary key.

@@ -1,15 +1,23 @@
 """OIDC login (authorization code with PKCE) against a real OpenID provider running in this
 process: oidc-provider-mock, an authlib-based provider from PyPI, with its own keys, discovery
-document, login form and token endpoint."""
+document, login form and token endpoint. It does not check PKCE itself, so a small WSGI layer in
+front of it does, as RFC 7636 says (S256)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import base64
+import hashlib
+import io
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import oidc_provider_mock
 import pytest
+import werkzeug.serving
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 from pydantic import SecretStr
@@ -19,17 +27,75 @@ from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from identity.people import service
 from identity.people.models import PersonSession, User
-from identity.people.oidc import OidcClient, OidcError, authority_and_role
+from identity.people.oidc import AuthRequest, OidcClient, OidcError, authority_and_role
 from tests.casefile.support import authority_message, file_directly
 from tests.identity.people.support import LEIPZIG_ID
 
 pytestmark = pytest.mark.usefixtures("directory")
 
 
+class PkceEnforcing:
+    """RFC 7636 in front of the provider: a code is bound to the `code_challenge` (S256) of the
+    authorization request that got it, and the token endpoint refuses a `code_verifier` that
+    does not hash to it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.challenges: dict[str, str] = {}
+        self.refused = 0
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
+        if path == "/oauth2/authorize" and method == "POST":
+            query = parse_qs(environ.get("QUERY_STRING", ""))
+            if query.get("code_challenge_method") != ["S256"] or not query.get("code_challenge"):
+                return self._refuse(start_response, "invalid_request")
+            challenge = query["code_challenge"][0]
+
+            def remember(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+                for name, value in headers:
+                    if name.lower() == "location":
+                        for code in parse_qs(urlsplit(value).query).get("code", []):
+                            self.challenges[code] = challenge
+                return start_response(status, headers, *rest)
+
+            return self.app(environ, remember)
+        if path == "/oauth2/token" and method == "POST":
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            form = parse_qs(body.decode())
+            challenge = self.challenges.pop(form.get("code", [""])[0], None)
+            verifier = form.get("code_verifier", [""])[0].encode()
+            digest = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=")
+            if challenge is None or digest.decode() != challenge:
+                self.refused += 1
+                return self._refuse(start_response, "invalid_grant")
+            environ["wsgi.input"] = io.BytesIO(body)
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def _refuse(start_response: Callable[..., Any], error: str) -> Iterable[bytes]:
+        start_response("400 Bad Request", [("Content-Type", "application/json")])
+        return [f'{{"error": "{error}"}}'.encode()]
+
+
 @pytest.fixture(scope="module")
-def provider() -> Iterator[str]:
-    with oidc_provider_mock.run_server_in_thread(require_nonce=True) as server:
+def pkce() -> PkceEnforcing:
+    return PkceEnforcing(oidc_provider_mock.app(require_nonce=True))
+
+
+@pytest.fixture(scope="module")
+def provider(pkce: PkceEnforcing) -> Iterator[str]:
+    server = werkzeug.serving.make_server("localhost", 0, pkce, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.start()
+    try:
         yield f"http://localhost:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
 
 
 @pytest.fixture
@@ -156,22 +222,27 @@ async def test_a_disabled_oidc_account_cannot_log_in(
 
 
 async def test_a_callback_that_is_not_this_login_s_is_refused(
-    client: httpx.AsyncClient, runtime: Runtime, oidc_settings: Settings, provider: str
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    oidc_settings: Settings,
+    provider: str,
+    pkce: PkceEnforcing,
 ) -> None:
     person_at_provider(provider, "carla", name="Carla", groups=["/stadt-leipzig/clerk"])
     # A forged state.
     callback = await authorize_at_provider(await start(client), "carla")
     forged = callback.replace("state=", "state=x")
     assert (await client.get(forged)).status_code == 400
-    # The code of one login with the state of another: the ID token's nonce is the first's.
+    # The code of one login with the state of another: its PKCE verifier is the other's.
     first = await authorize_at_provider(await start(client), "carla")
     second = await authorize_at_provider(await start(client), "carla")
     code_of_first = parse_qs(urlsplit(first).query)["code"][0]
     state_of_second = parse_qs(urlsplit(second).query)["state"][0]
+    refused_before = pkce.refused
     mixed = await client.get(
         "/login/oidc/callback", params={"code": code_of_first, "state": state_of_second}
     )
-    assert mixed.status_code == 403
+    assert mixed.status_code == 403 and pkce.refused == refused_before + 1
     # A code is good once.
     assert (await client.get(second)).status_code == 303
     client.cookies.delete("eantrag_session")
@@ -196,6 +267,29 @@ async def test_forged_id_tokens_are_refused(oidc_settings: Settings, provider: s
     unsigned = "eyJhbGciOiJub25lIn0." + payload + "."  # {"alg":"none"}
     with pytest.raises(OidcError):
         await oidc.verify_id_token(unsigned, "n")
+
+
+async def test_an_id_token_of_another_login_s_nonce_is_refused(
+    client: httpx.AsyncClient, oidc_settings: Settings, provider: str
+) -> None:
+    person_at_provider(provider, "dora", name="Dora", groups=["/stadt-leipzig/clerk"])
+    authorize_url = await start(client)
+    callback = await authorize_at_provider(authorize_url, "dora")
+    nonce = parse_qs(urlsplit(authorize_url).query)["nonce"][0]
+    login_state = await read_state(client)
+    oidc = OidcClient(oidc_settings)
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    id_token = await oidc.exchange(code, login_state)
+    assert (await oidc.verify_id_token(id_token, nonce))["sub"] == "dora"
+    with pytest.raises(OidcError, match="nonce"):
+        await oidc.verify_id_token(id_token, "the nonce of another login")
+
+
+async def read_state(client: httpx.AsyncClient) -> AuthRequest:
+    """The PKCE verifier of the login in progress, as eantrag keeps it in the signed cookie."""
+    raw = client.cookies["eantrag_login"].split(".")[0]
+    data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))["oidc"]
+    return AuthRequest(data["state"], data["nonce"], data["verifier"])
 
 
 def test_groups_map_to_one_authority_and_role() -> None:
