@@ -251,12 +251,7 @@ async def oidc_start(
 ) -> Response:
     client = _oidc(request)
     if client is None:
-        return await error_page(
-            request,
-            404,
-            "Nicht eingerichtet",
-            "Die Anmeldung mit Dienstkonto ist nicht eingerichtet.",
-        )
+        return await error_page(request, 404, "Nicht eingerichtet", NO_OIDC)
     auth = AuthRequest.new()
     try:
         url = await client.authorization_url(auth)
@@ -285,12 +280,7 @@ async def oidc_callback(
 ) -> Response:
     client = _oidc(request)
     if client is None:
-        return await error_page(
-            request,
-            404,
-            "Nicht eingerichtet",
-            "Die Anmeldung mit Dienstkonto ist nicht eingerichtet.",
-        )
+        return await error_page(request, 404, "Nicht eingerichtet", NO_OIDC)
     login_state = await read_login_state(request)
     expected = login_state.oidc if login_state else None
     again = {"href": "/login", "text": "Erneut anmelden"}
@@ -377,6 +367,15 @@ async def _page_forbidden(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _csrf_rejected(request: Request, exc: Exception) -> Response:
+    """The API's clients get a problem; a person's browser the 403 page."""
+    assert isinstance(exc, CsrfRejected)
+    wants_html = "text/html" in request.headers.get("accept", "")
+    if request.url.path.startswith("/v1/") or not wants_html:
+        return exc.to_response(instance=request.url.path)
+    return await error_page(request, 403, "Anfrage abgelehnt", exc.detail)
+
+
 def install(app: FastAPI) -> None:
     """The login pages, the static assets and the page errors, on `app`."""
     pages.add_templates("identity.people")
@@ -384,3 +383,4 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(PageForbidden, _page_forbidden)
+    app.add_exception_handler(CsrfRejected, _csrf_rejected)

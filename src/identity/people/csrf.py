@@ -24,7 +24,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from identity.people.errors import CsrfRejected
-from identity.people.sessions import current_session, is_secure, runtime_of
+from identity.people.sessions import LoginRequired, current_session, is_secure, runtime_of
 
 HEADER = "X-CSRF-Token"
 FIELD = "csrf_token"
@@ -53,11 +53,14 @@ def matches(expected: str | None, given: str | None) -> bool:
 
 
 async def check(request: Request) -> None:
-    """Refuse (403) a state-changing request whose token is not the session's."""
+    """Refuse (403) a state-changing request whose token is not the session's; without a
+    session, send the person to the login."""
     if request.method in SAFE_METHODS:
         return
     active = await current_session(request)
-    if active is None or not matches(active.csrf_token, await submitted_token(request)):
+    if active is None:
+        raise LoginRequired(request.url.path)
+    if not matches(active.csrf_token, await submitted_token(request)):
         raise CsrfRejected(
             "Die Anfrage kam ohne gültiges CSRF-Token. Laden Sie die Seite neu und "
             "versuchen Sie es noch einmal."

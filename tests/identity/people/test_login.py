@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
 from sqlalchemy import select, update
 
 from eantrag.app import create_app
@@ -15,7 +17,11 @@ from eantrag.db import utcnow
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from identity.people import service
+from identity.people.api import render_page
+from identity.people.csrf import CsrfChecked
 from identity.people.models import PersonSession
+from identity.people.principal import Principal
+from identity.people.sessions import require_role
 from tests.identity.people.support import (
     PASSWORD,
     alert,
@@ -281,3 +287,36 @@ async def test_the_layout_carries_the_session_csrf_token_for_htmx(
     token = page_token(html)
     assert f'hx-headers=\'{{"X-CSRF-Token": "{token}"}}\'' in html
     assert form_token(html) == token
+
+
+async def test_pages_built_on_the_layer_get_login_role_and_csrf_checks(
+    runtime: Runtime, settings: Settings
+) -> None:
+    """What the workplace's pages will use: require_role, CsrfChecked, render_page."""
+    app = create_app(settings, runtime=runtime)
+    archivist = Depends(require_role("archivist"))
+
+    @app.post("/archiv-probe")
+    async def probe(request: Request, _: CsrfChecked, who: Principal = archivist) -> HTMLResponse:
+        return await render_page(
+            request, "error.html", {"title": "Probe", "message": f"ok {who.name}"}
+        )
+
+    await make_user(runtime.db, "anna")
+    await make_user(runtime.db, "frieda", role="archivist", name="Frieda Archiv")
+    async with live_server(app) as url, httpx.AsyncClient(base_url=url) as client:
+        anonymous = await client.post("/archiv-probe")
+        assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+        await login(client, "anna")
+        token = page_token((await client.get("/konto")).text)
+        forbidden = await client.post("/archiv-probe", data={"csrf_token": token})
+        assert forbidden.status_code == 403 and "Keine Berechtigung" in forbidden.text
+        assert "Anna Beispiel" in forbidden.text  # the 403 page is in the layout
+        await client.post("/logout", data={"csrf_token": token})
+        await login(client, "frieda")
+        token = page_token((await client.get("/konto")).text)
+        bare = await client.post("/archiv-probe", data={})
+        assert bare.status_code == 403, bare.text  # no token
+        done = await client.post("/archiv-probe", data={"csrf_token": token})
+        assert done.status_code == 200 and "ok Frieda Archiv" in done.text
+        assert (await client.get("/login/oidc")).status_code == 404  # OIDC not configured
