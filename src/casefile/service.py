@@ -63,7 +63,7 @@ from eantrag.models import OutboxMessage
 from eantrag.outbox import message_row, outbox_table
 from routing.contract import AuthorityMessage, ReceivedApplication
 
-SYSTEM_ACTOR = "system:casefile"
+SYSTEM_ACTOR = "system:casefile eantrag (Ablage)"
 OUTCOMES = ("granted", "refused")
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     FILED: (IN_PROGRESS,),

@@ -80,6 +80,8 @@ async def test_audit_entries_name_the_person(client: httpx.AsyncClient, runtime:
 
     trail = (await client.get(f"/v1/cases/{case.id}/audit")).json()
     assert trail["verified"] is True
+    filed = trail["entries"][0]
+    assert (filed["actorKind"], filed["actorId"]) == ("system", "casefile")
     by_person = [e for e in trail["entries"] if e["action"] != "filed"]
     assert [e["action"] for e in by_person] == ["transition", "note", "document.read"]
     for entry in by_person:
