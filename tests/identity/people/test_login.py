@@ -133,13 +133,20 @@ async def test_five_wrong_passwords_are_throttled(
 
 
 async def test_the_answer_never_says_whether_the_user_exists(
-    http: httpx.AsyncClient, runtime: Runtime
+    http: httpx.AsyncClient, runtime: Runtime, capsys: pytest.CaptureFixture[str]
 ) -> None:
     await make_user(runtime.db, "anna")
     wrong_password = await login(http, "anna", "falsches-Passwort-123")
     unknown_user = await login(http, "niemand", "falsches-Passwort-123")
     assert wrong_password.status_code == unknown_user.status_code == 401
     assert alert(wrong_password.text) == alert(unknown_user.text) is not None
+    assert 'aria-invalid="true"' in wrong_password.text
+    # Operators see each failure and success in the log, never a password.
+    assert (await login(http, "anna")).status_code == 303
+    logged = capsys.readouterr().out
+    assert logged.count("people.login_failed") == 2 and "people.login " in logged
+    assert "username=niemand" in logged and "address=127.0.0.1" in logged
+    assert "falsches-Passwort-123" not in logged and PASSWORD not in logged
 
 
 async def test_the_lockout_ends_and_grows_with_further_failures(
