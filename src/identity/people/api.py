@@ -1,7 +1,7 @@
 """The login pages: `/login` (local account), `/login/oidc` (the operator's provider), `/logout`.
 
-Pages, not API: they answer HTML and stay out of the OpenAPI document. `install` adds them, the
-static assets and the page errors (a redirect to the login, the 403 page) to the app.
+Pages, not API: they answer HTML and stay out of the OpenAPI document. `install` adds the static
+assets and the page errors (a redirect to the login, the 403 page) to the app.
 """
 
 from __future__ import annotations
@@ -377,10 +377,9 @@ async def _csrf_rejected(request: Request, exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    """The login pages, the static assets and the page errors, on `app`."""
+    """The static assets and the page errors on `app` (the routes come with the component)."""
     pages.add_templates("identity.people")
     pages.mount_static(app)
-    app.include_router(router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(PageForbidden, _page_forbidden)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from eantrag.cli import app
+from bootstrap.cli import app
 from eantrag.runtime import Runtime
 from identity.people import passwords
 from identity.people.service import user_by_name

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
-from eantrag.app import create_app
-from eantrag.demo import run_demo
+from bootstrap.app import create_app
+from bootstrap.demo import run_demo
 from eantrag.settings import Settings
 from tests.identity.people.support import login
 

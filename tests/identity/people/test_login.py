@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select, update
 
-from eantrag.app import create_app
+from bootstrap.app import create_app
 from eantrag.db import utcnow
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
