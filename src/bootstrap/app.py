@@ -31,6 +31,7 @@ from eantrag.problems import (
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from identity.cors import allow_browser_portals
+from identity.people.api import install as install_pages
 
 log = structlog.get_logger(__name__)
 
@@ -120,6 +121,7 @@ def create_app(
     for component in COMPONENTS:
         for routes in component.routes:
             app.include_router(routes.router, responses=outage if routes.uses_database else None)
+    install_pages(app)  # the page layer: static assets, login redirects, 403 page
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

@@ -9,6 +9,7 @@ from casefile.component import COMPONENT as CASEFILE
 from eantrag.component import Component
 from eantrag.runtime import Runtime
 from identity.component import component as identity_component
+from identity.people.component import COMPONENT as PEOPLE
 from identity.portals.service import RegionLookup
 from intake.component import COMPONENT as INTAKE
 from routing import service as routing_service
@@ -26,7 +27,7 @@ def region_lookup(runtime: Runtime) -> RegionLookup:
 
 
 IDENTITY = identity_component(region_lookup)
-COMPONENTS: tuple[Component, ...] = (INTAKE, ROUTING, CASEFILE, ARCHIVE, IDENTITY)
+COMPONENTS: tuple[Component, ...] = (INTAKE, ROUTING, CASEFILE, ARCHIVE, IDENTITY, PEOPLE)
 
 # The infrastructure's own tables (outbox, queue, inline blobs, instance secrets, …).
 INFRASTRUCTURE_MODELS = ("eantrag.models",)

@@ -17,6 +17,7 @@ from eantrag import schema
 from eantrag.db import Database
 from eantrag.paths import project_root
 from eantrag.settings import Settings
+from identity.people.demo import demo_accounts
 from identity.portals import service as portal_service
 from intake import fitconnect
 from intake.forms import FORMS
@@ -153,6 +154,7 @@ async def run_demo(settings: Settings, console: Console) -> int:
         pending = [s for s in rows if s[2] == "received"]
         if pending:
             console.print(f"{len(pending)} application(s) are received and queued for routing.")
+        await _print_accounts(runtime.db, settings, console)
     finally:
         await runtime.close()
     console.print(
@@ -189,6 +191,22 @@ async def _import_demo_directory(db: Database, console: Console) -> None:
             return
         report = await routing_service.import_directory(session, read_xzufi(path))
     console.print(f"directory       {path.name}: {report.authorities} authorities imported")
+
+
+async def _print_accounts(db: Database, settings: Settings, console: Console) -> None:
+    """Log-ins for the demo's people; new passwords on every run, shown only here."""
+    async with db.transaction() as session:
+        accounts = await demo_accounts(session)
+    table = Table(title="demo accounts (new passwords on every run)")
+    for column in ("username", "password", "role", "authority"):
+        table.add_column(column)
+    for account in accounts:
+        table.add_row(account.username, account.password, account.role, account.authority_id or "—")
+    console.print(table)
+    console.print(
+        f"log in at {settings.public_base_url.rstrip('/')}/login once "
+        "`eantrag serve` runs (same data directory)"
+    )
 
 
 async def _wait_for_pipeline(

@@ -246,6 +246,88 @@ class Settings(BaseSettings):
         ),
     )
 
+    session_max_age_seconds: int = Field(
+        default=8 * 3600,
+        ge=60,
+        description="A login session ends this long after the login, whatever happens.",
+    )
+    session_idle_seconds: int = Field(
+        default=30 * 60,
+        ge=60,
+        description="A login session ends after this long without a request.",
+    )
+    login_max_failures_per_account: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "Failed logins for one username (existing or not) before further attempts are "
+            "refused with 429 for `EANTRAG_LOGIN_LOCKOUT_SECONDS`, doubling with each further "
+            "failure."
+        ),
+    )
+    login_max_failures_per_address: int = Field(
+        default=20,
+        ge=1,
+        description="Failed logins from one client address before it is locked out the same way.",
+    )
+    login_lockout_seconds: int = Field(
+        default=30, ge=1, description="The first lockout after too many failed logins."
+    )
+    login_lockout_max_seconds: int = Field(
+        default=15 * 60, ge=1, description="The longest lockout the doubling reaches."
+    )
+    login_failure_window_seconds: int = Field(
+        default=15 * 60,
+        ge=1,
+        description="Failed logins older than this (since the first of a series) are forgotten.",
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description=(
+            "Issuer URL of the operator's OpenID Connect provider, e.g. "
+            "`https://login.example.de/realms/eantrag` (Keycloak); its "
+            "`/.well-known/openid-configuration` is read. Unset: local accounts only."
+        ),
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="eantrag's client id at the OIDC provider."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None,
+        description="eantrag's client secret at the OIDC provider (confidential client).",
+    )
+    oidc_redirect_url: str | None = Field(
+        default=None,
+        description=(
+            "The redirect URI registered at the provider. Unset: "
+            "`EANTRAG_PUBLIC_BASE_URL` + `/login/oidc/callback`."
+        ),
+    )
+    oidc_scopes: str = Field(
+        default="openid profile email",
+        description="Scopes asked for at the provider (space-separated; `openid` is required).",
+    )
+    oidc_authority_claim: str = Field(
+        default="groups",
+        description=(
+            "ID token claim that carries the person's authority id. When it is the same claim "
+            "as `EANTRAG_OIDC_ROLE_CLAIM`, its values are group paths `/<authority>/<role>` "
+            "(Keycloak's group membership mapper, e.g. `/stadt-dresden/clerk`); `/triage` or "
+            "`/admin` alone is a role without an authority."
+        ),
+    )
+    oidc_role_claim: str = Field(
+        default="groups",
+        description="ID token claim that carries the role: clerk, triage, archivist or admin.",
+    )
+    oidc_name_claim: str = Field(
+        default="name", description="ID token claim with the person's display name."
+    )
+    oidc_username_claim: str = Field(
+        default="preferred_username",
+        description="ID token claim with the login name shown in `eantrag user list`.",
+    )
+
     @field_validator(
         "rate_limit_intake", "rate_limit_token", "rate_limit_login", "rate_limit_status"
     )
@@ -283,6 +365,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def effective_oidc_redirect_url(self) -> str:
+        return self.oidc_redirect_url or self.public_base_url.rstrip("/") + "/login/oidc/callback"
 
     def form_cap(self, form_id: str, default: int) -> int:
         return min(self.form_max_bytes.get(form_id, default), self.max_body_bytes)

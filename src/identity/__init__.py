@@ -1,1 +1,1 @@
-"""Who may knock: portals (OAuth2 clients) and people (clerks, operators), and how often."""
+"""Who acts in eantrag: people who log in, and the portals and systems that call it."""

@@ -20,3 +20,8 @@ async def authority_name(session: AsyncSession, authority_id: str) -> str | None
         select(Authority.name).where(Authority.id == authority_id)
     )
     return name
+
+
+async def authority_names(session: AsyncSession) -> dict[str, str]:
+    """Every authority of the directory: id → name, ordered by id."""
+    return await repository.authority_names(session)
