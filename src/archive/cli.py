@@ -103,7 +103,7 @@ def _run(
                     CasefileSource(session),
                     blobs,
                     schema,
-                    FormatCodes(settings.xdomea_format_codes, settings.xdomea_format_list_version),
+                    FormatCodes(settings.xdomea_format_codes),
                     settings.archive_name,
                 )
                 result = await work(service)

@@ -313,11 +313,7 @@ class ArchiveService:
         akten, entries = self._with_structured_data(akten, now)
         missing = self.formats.missing([e.name for e in entries])
         if missing:
-            raise ArchiveError(
-                f"no xdomea file-format code for {', '.join(missing)}: add them to "
-                "EANTRAG_XDOMEA_FORMAT_CODES from the published code list "
-                f"(version {self.formats.list_version})"
-            )
+            log.info("archive.format_sonstiges", extensions=missing, process_id=process.id)
         head = self._head(process.id, "0503", sender, self.archive)
         root = xdomea.transfer(version, head, akten, self.formats)
         self.schema.validate(root, version, "0503 transfer")

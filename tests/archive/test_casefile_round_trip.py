@@ -9,7 +9,6 @@ import zipfile
 from pathlib import Path
 
 import httpx
-import orjson
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
@@ -25,14 +24,12 @@ from eantrag.demo import example_cases
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from intake.models import Application
-from tests.archive.conftest import TEST_FORMAT_CODES
 from tests.archive.support import appraisal_message, import_confirmation, write
 from tests.casefile.support import DRESDEN_ID, LEIPZIG_ID, PIPELINE, status_of
 from tests.conftest import stored_blobs
 from tests.routing.support import import_example, wait_for, workers
 
 AS_OF = "2100-01-01"
-FORMATS = {**TEST_FORMAT_CODES, "html": "test-html"}
 
 
 async def _filed(client: httpx.AsyncClient, receipts: list[dict[str, object]]) -> bool:
@@ -71,7 +68,6 @@ def cli(settings: Settings, xdomea_dir: Path, *args: str) -> Result:
         "EANTRAG_BLOB_URL": settings.effective_blob_url,
         "EANTRAG_DATA_DIR": str(settings.data_dir),
         "EANTRAG_XDOMEA_SCHEMA_DIR": str(xdomea_dir),
-        "EANTRAG_XDOMEA_FORMAT_CODES": orjson.dumps(FORMATS).decode(),
         "EANTRAG_LOG_LEVEL": "WARNING",
     }
     return CliRunner().invoke(app, ["archive", *args], env=env)
