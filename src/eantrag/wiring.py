@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import orjson
 
+from archive.codelists import FormatCodes
 from casefile import consumers as casefile_consumers
+from casefile import renderings as casefile_renderings
 from eantrag.broker import DatabaseQueueBroker
 from eantrag.outbox import notify_relay
 from eantrag.runtime import Runtime, open_runtime
@@ -19,8 +21,16 @@ from routing import service as routing_service
 
 
 async def open_pipeline(settings: Settings) -> Runtime:
+    # A file-format code outside the built-in list would reach the state archive: refuse it now.
+    FormatCodes(settings.xdomea_format_codes)
     runtime = await open_runtime(settings)
-    for context in (intake_consumers, intake_redrive, routing_consumers, casefile_consumers):
+    for context in (
+        intake_consumers,
+        intake_redrive,
+        routing_consumers,
+        casefile_consumers,
+        casefile_renderings,
+    ):
         runtime.workers.update(context.workers(runtime))
     return runtime
 

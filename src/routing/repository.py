@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eantrag.db import utcnow
+from routing.contract import AuthorityContact
 from routing.directory import AuthorityData, PostcodeData, ResponsibilityData
 from routing.models import Authority, PostcodeArea, Responsibility, RoutingDecision, Service
 
@@ -190,6 +191,22 @@ async def delete_decision(session: AsyncSession, application_id: uuid.UUID) -> N
 
 async def authority_ids(session: AsyncSession) -> list[str]:
     return list(await session.scalars(select(Authority.id).order_by(Authority.id)))
+
+
+async def authority_contact(session: AsyncSession, authority_id: str) -> AuthorityContact | None:
+    row = await session.get(Authority, authority_id)
+    if row is None:
+        return None
+    return AuthorityContact(
+        id=row.id,
+        name=row.name,
+        street=row.street,
+        house_number=row.house_number,
+        postcode=row.postcode,
+        city=row.city,
+        phone=row.phone,
+        email=row.email,
+    )
 
 
 async def all_responsibilities(session: AsyncSession) -> list[tuple[Responsibility, Authority]]:

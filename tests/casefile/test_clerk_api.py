@@ -20,6 +20,7 @@ from eantrag.db import utcnow
 from eantrag.models import InlineBlob, OutboxMessage
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
+from tests.casefile.pdfa_check import assert_pdfa
 from tests.casefile.support import (
     DRESDEN_ID,
     LEIPZIG_ID,
@@ -198,8 +199,11 @@ async def test_a_case_moves_through_its_lifecycle_and_the_citizen_is_told(
     body = decided.json()
     assert body["status"] == "decided" and body["outcome"] == "refused"
     decision = next(d for d in body["documents"] if d["kind"] == "decision")
-    html = (await call(client, "GET", decision["href"], {}, world.clerk)).text
-    assert "abgelehnt" in html and body["fileReference"] in html
+    assert decision["mediaType"] == "application/pdf"
+    pdf = (await call(client, "GET", decision["href"], {}, world.clerk)).content
+    text = assert_pdfa(pdf)
+    assert "abgelehnt" in text and body["fileReference"] in text
+    assert "Unterlagen fehlen" in text and "Erika Muster" in text
     closed = (await move({"to": "closed"})).json()
     assert closed["status"] == "closed" and closed["closedAt"]
     assert closed["akte"]["retentionEndsOn"] == f"{utcnow().year + 10}-12-31"

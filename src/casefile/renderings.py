@@ -1,0 +1,196 @@
+"""The PDF/A rendering of every filed application, made by a worker of its own after filing.
+
+Why after filing and not in it: the rendering prints the Aktenzeichen, which exists only inside
+the filing transaction (a counter row locked until the commit), and a PDF/A page costs tens of
+milliseconds of CPU — far more than filing a whole group. Rendering inside would hold the
+counter lock that long and cut filing throughput several times over. So the `renderer` worker
+consumes the `filed` status event (queue `eantrag.renderings`), renders outside any lock, and
+adds the document with an audit entry in one short transaction with the message id
+(idempotent: a redelivery finds the rendering there and adds nothing). `EANTRAG_PDF_RENDERINGS=
+false` makes the worker acknowledge without rendering (for comparisons, or an authority whose
+e-Akte renders itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+
+import orjson
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from casefile import audit
+from casefile.models import Dokument, Vorgang
+from casefile.pdfa import CONFORMANCE_NAME, PDF, PdfaDocument, keep
+from casefile.readable import AttachmentLine, Field, ReadableApplication, german_size
+from casefile.rendering import INTRO, media_name, readable_application
+from eantrag.blobs import TieredBlobStore
+from eantrag.broker import RENDERING_QUEUE, IncomingMessage, PermanentError
+from eantrag.consumer import idempotent
+from eantrag.db import utcnow
+from eantrag.runtime import Runtime, Worker
+
+log = structlog.get_logger(__name__)
+
+CONSUMER = "casefile.renderer"
+ACTOR = "system:renderer"
+DOCUMENT_KEY = "rendering:pdfa"
+TITLE = "Antrag (Lesefassung, PDF/A)"
+
+
+def render_pdf(view: ReadableApplication, authority_name: str, created_at: datetime) -> bytes:
+    """The readable view as a PDF/A-2b document."""
+    reference = next((f.value for f in view.facts if f.label == "Aktenzeichen"), "")
+    doc = PdfaDocument(
+        title=view.title,
+        author=authority_name,
+        subject=f"Lesefassung des Antrags {reference}".strip(),
+        created_at=created_at,
+        footer=f"{authority_name} · {reference} · Lesefassung",
+    )
+    doc.title(view.title)
+    doc.paragraph(INTRO, size=8.5)
+    doc.fields(view.facts, size=8.5)
+    doc.rule()
+    for section in view.sections:
+        doc.heading(section.title, section.level)
+        doc.fields(section.fields)
+    if view.attachments:
+        doc.heading("Anlagen")
+        for number, line in enumerate(view.attachments, start=1):
+            doc.fields(
+                [
+                    Field(f"Anlage {number}", line.name),
+                    Field("Art und Größe", f"{line.media_type}, {line.size}"),
+                    Field("SHA-256", line.sha256),
+                ]
+            )
+    return doc.output()
+
+
+def view_of_case(case: Vorgang) -> ReadableApplication:
+    """The readable view of a filed case, from its rows (the record, the original, the Akte)."""
+    original = next(d for d in case.documents if d.kind == "original")
+    attachments = [
+        AttachmentLine(
+            d.filename or d.title, media_name(d.media_type), german_size(d.size), d.sha256
+        )
+        for d in case.documents
+        if d.kind == "attachment"
+    ]
+    return readable_application(
+        record=case.record,
+        form_id=case.form_id,
+        leika_urn=case.leika_urn,
+        application_id=str(case.application_id),
+        received_at=case.received_at,
+        authority_name=case.akte.authority_name,
+        original_media_type=original.media_type,
+        original_size=original.size,
+        original_sha256=original.sha256,
+        attachments=attachments,
+        file_reference=case.akte.aktenzeichen,
+    )
+
+
+async def _case(session: AsyncSession, application_id: uuid.UUID, lock: bool) -> Vorgang | None:
+    query = (
+        select(Vorgang)
+        .where(Vorgang.application_id == application_id)
+        .options(selectinload(Vorgang.akte), selectinload(Vorgang.documents))
+        .execution_options(populate_existing=True)
+    )
+    if lock:
+        query = query.with_for_update(of=Vorgang)
+    return await session.scalar(query)
+
+
+async def add_rendering(
+    session: AsyncSession, blobs: TieredBlobStore, application_id: uuid.UUID
+) -> Dokument | None:
+    """Render a filed application and add the PDF/A to its Vorgang; None if there is nothing
+    to do (no such case any more, or it has its rendering already)."""
+    case = await _case(session, application_id, lock=False)
+    if case is None or any(d.document_key == DOCUMENT_KEY for d in case.documents):
+        return None
+    view = view_of_case(case)
+    now = utcnow()
+    data = await asyncio.to_thread(render_pdf, view, case.akte.authority_name, now)
+    key, sha256 = await keep(session, blobs, data)
+    case = await _case(session, application_id, lock=True)
+    if case is None or any(d.document_key == DOCUMENT_KEY for d in case.documents):
+        return None
+    original = next(d for d in case.documents if d.kind == "original")
+    document = Dokument(
+        id=uuid.uuid4(),
+        vorgang_id=case.id,
+        kind="rendering",
+        document_key=DOCUMENT_KEY,
+        version=1,
+        title=TITLE,
+        filename="antrag.pdf",
+        media_type=PDF,
+        size=len(data),
+        sha256=sha256,
+        sha512=None,
+        blob_key=key,
+        derived_from=original.id,
+        conformance=CONFORMANCE_NAME,
+        created_at=now,
+        created_by=ACTOR,
+    )
+    session.add(document)
+    audit.append(
+        session,
+        case,
+        actor=ACTOR,
+        action="document.added",
+        new_value={
+            "documentId": str(document.id),
+            "kind": "rendering",
+            "conformance": CONFORMANCE_NAME,
+            "sha256": sha256,
+            "derivedFrom": str(original.id),
+        },
+        at=now,
+    )
+    case.updated_at = now
+    return document
+
+
+def _application_id(message: IncomingMessage) -> uuid.UUID:
+    try:
+        body = orjson.loads(message.body)
+        return uuid.UUID(str(body["applicationId"]))
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise PermanentError(f"malformed application.filed: {exc}") from exc
+
+
+def workers(runtime: Runtime) -> dict[str, Worker]:
+    enabled = runtime.settings.pdf_renderings
+
+    async def handle(session: AsyncSession, message: IncomingMessage) -> None:
+        application_id = _application_id(message)
+        if not enabled:
+            return
+        document = await add_rendering(session, runtime.blobs, application_id)
+        if document is not None:
+            log.info(
+                "casefile.rendered",
+                application_id=str(application_id),
+                document_id=str(document.id),
+                size=document.size,
+            )
+
+    handler = idempotent(CONSUMER, runtime.db, handle)
+
+    async def renderer() -> None:
+        await runtime.broker.consume(
+            RENDERING_QUEUE, handler, prefetch=runtime.settings.queue_prefetch
+        )
+
+    return {"renderer": renderer}
