@@ -57,19 +57,6 @@ class AuthorityRef(CamelModel):
     name: str
 
 
-class AuthorityContact(CamelModel):
-    """An authority's name and postal and contact data as the directory has them (letterheads)."""
-
-    id: str
-    name: str
-    street: str | None = None
-    house_number: str | None = None
-    postcode: str | None = None
-    city: str | None = None
-    phone: str | None = None
-    email: str | None = None
-
-
 class RoutingInfo(CamelModel):
     matched_area_key: str = Field(description="The area of the responsibility that matched.")
     ars: str = Field(description="The applicant's ARS used for the decision.")

@@ -13,7 +13,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eantrag.db import utcnow
-from routing.contract import AuthorityContact
 from routing.directory import AuthorityData, PostcodeData, ResponsibilityData
 from routing.models import Authority, PostcodeArea, Responsibility, RoutingDecision, Service
 
@@ -193,19 +192,22 @@ async def authority_ids(session: AsyncSession) -> list[str]:
     return list(await session.scalars(select(Authority.id).order_by(Authority.id)))
 
 
-async def authority_contact(session: AsyncSession, authority_id: str) -> AuthorityContact | None:
+async def authority_contact(session: AsyncSession, authority_id: str) -> AuthorityData | None:
+    """An authority's name, address and contact data, as plain data (for letterheads)."""
     row = await session.get(Authority, authority_id)
     if row is None:
         return None
-    return AuthorityContact(
+    return AuthorityData(
         id=row.id,
         name=row.name,
         street=row.street,
         house_number=row.house_number,
         postcode=row.postcode,
         city=row.city,
+        ars=row.ars,
         phone=row.phone,
         email=row.email,
+        url=row.url,
     )
 
 

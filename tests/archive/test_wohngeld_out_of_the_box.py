@@ -12,7 +12,6 @@ import httpx
 import orjson
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner, Result
 
 from archive import cli as archive_cli
 from archive.messages import FormatRef, read_object_list
@@ -20,24 +19,13 @@ from archive.schema import SchemaCheck
 from casefile import bescheid, repository, service
 from casefile.models import Dokument, Vorgang
 from casefile.renderings import DOCUMENT_KEY
-from eantrag.cli import app
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
+from tests.archive.test_casefile_round_trip import cli
 from tests.casefile.forms import wohngeld_six
 from tests.casefile.pdfa_check import assert_pdfa
 from tests.casefile.support import PIPELINE, status_of
 from tests.routing.support import import_example, wait_for, workers
-
-
-def cli(settings: Settings, xdomea_dir: Path, *args: str) -> Result:
-    env = {
-        "EANTRAG_DATABASE_URL": settings.effective_database_url,
-        "EANTRAG_BLOB_URL": settings.effective_blob_url,
-        "EANTRAG_DATA_DIR": str(settings.data_dir),
-        "EANTRAG_XDOMEA_SCHEMA_DIR": str(xdomea_dir),
-        "EANTRAG_LOG_LEVEL": "WARNING",
-    }
-    return CliRunner().invoke(app, ["archive", *args], env=env)
 
 
 async def _rendered(runtime: Runtime) -> bool:
@@ -149,6 +137,9 @@ async def test_a_decided_wohngeld_case_exports_with_its_pdfa_documents(
     assert original_sha256 in rendering_text.replace(" ", "")
     bescheid_text = " ".join(pdfs["Bescheid"].split())
     assert reference in bescheid_text and "Erika Muster" in bescheid_text
+    # the letterhead from the directory (examples/directory-sachsen.xml)
+    assert "Stadt Leipzig" in bescheid_text and "Martin-Luther-Ring 4-6" in bescheid_text
+    assert "04109 Leipzig" in bescheid_text
     assert "Bewilligt für zwölf Monate." in bescheid_text
 
 
