@@ -307,6 +307,10 @@ def _measure(
         for name, recorder in recorders.items()
     }
     dead = [p.name for p in started if not p.alive()]
+    for process in started:
+        if not process.alive():  # say why before the log directory goes
+            tail = process.log.read_text(errors="replace").splitlines()[-15:]
+            print(f"-- {process.name} died:", *tail, sep="\n   ", file=sys.stderr)
 
     async def final() -> tuple[dict[str, int], dict[str, float | None], set[str], int]:
         counter = Counter(db_url)

@@ -4,7 +4,9 @@ Why after filing and not in it: the rendering prints the Aktenzeichen, which exi
 the filing transaction (a counter row locked until the commit), and a PDF/A page costs tens of
 milliseconds of CPU — far more than filing a whole group. Rendering inside would hold the
 counter lock that long and cut filing throughput several times over. So the `renderer` worker
-consumes the `filed` status event (queue `eantrag.renderings`), renders outside any lock, and
+consumes the `filed` status event (queue `eantrag.renderings`), renders outside any lock in a
+thread of lowered priority (so that on a busy machine filing keeps the CPU and the renderings
+catch up when it is idle), and
 adds the document with an audit entry in one short transaction with the message id
 (idempotent: a redelivery finds the rendering there and adds nothing). `EANTRAG_PDF_RENDERINGS=
 false` makes the worker acknowledge without rendering (for comparisons, or an authority whose
@@ -14,8 +16,13 @@ e-Akte renders itself).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import cache
 
 import orjson
 import structlog
@@ -72,6 +79,23 @@ def render_pdf(view: ReadableApplication, authority_name: str, created_at: datet
     return doc.output()
 
 
+NICENESS = 10
+"""How much lower than filing the rendering thread runs (Linux thread niceness): renderings are
+background work that may lag, filing is what the citizen and the clerk wait for."""
+
+
+def _lower_priority() -> None:
+    # not Linux, or not allowed: render at normal priority
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+
+
+@cache
+def _render_thread() -> ThreadPoolExecutor:
+    """One thread per process: fpdf2 is pure Python, so more threads would only share the GIL."""
+    return ThreadPoolExecutor(1, thread_name_prefix="pdfa", initializer=_lower_priority)
+
+
 def view_of_case(case: Vorgang) -> ReadableApplication:
     """The readable view of a filed case, from its rows (the record, the original, the Akte)."""
     original = next(d for d in case.documents if d.kind == "original")
@@ -119,7 +143,10 @@ async def add_rendering(
         return None
     view = view_of_case(case)
     now = utcnow()
-    data = await asyncio.to_thread(render_pdf, view, case.akte.authority_name, now)
+    loop = asyncio.get_running_loop()
+    data = await loop.run_in_executor(
+        _render_thread(), render_pdf, view, case.akte.authority_name, now
+    )
     key, sha256 = await keep(session, blobs, data)
     case = await _case(session, application_id, lock=True)
     if case is None or any(d.document_key == DOCUMENT_KEY for d in case.documents):
