@@ -11,6 +11,7 @@ technical keys.
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -154,6 +155,16 @@ def _scalar(alias: Any, target: Any, value: Any, metadata: Sequence[Any] = ()) -
     return str(value)
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _guessed(value: Any) -> str:
+    """A value of a form without a model: only an ISO date is recognised by its text."""
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return german_date(value)
+    return _scalar(None, type(value), value)
+
+
 class _Walk:
     def __init__(self, form_id: str | None) -> None:
         self.form_id = form_id
@@ -205,7 +216,7 @@ class _Walk:
                     suffix = f" {number}" if len(items) > 1 else ""
                     later.append((item, self.label(key) + suffix))
             else:
-                text = ", ".join(_scalar(None, type(i), i) for i in items)
+                text = ", ".join(_guessed(i) for i in items)
                 fields.append(Field(self.label(key), text or EMPTY))
         self.sections.insert(index, Section(title, level, tuple(fields)))
         for item, heading in later:

@@ -195,3 +195,11 @@ def test_every_field_of_every_form_has_a_german_label_or_is_hidden() -> None:
             if isinstance(target, type) and issubclass(target, BaseModel):
                 pending.append(target)
     assert not missing
+
+
+def test_a_record_of_a_form_without_a_model_is_shown_without_technical_keys() -> None:
+    view = sections(example("hundeanmeldung"), None)
+    flat = {f.label: f.value for s in view for f in s.fields}
+    assert flat["Geburtsdatum"] == "23.11.1979" and flat["Rasse"] == "Mischling"
+    labels = {f.label for s in view for f in s.fields} | {s.title for s in view}
+    assert not labels & {"nachrichtenkopf.g2g", "listURI", "listVersionID", "$schema"}
