@@ -104,6 +104,7 @@ def _document_out(case_id: uuid.UUID, document: Dokument) -> DocumentOut:
         sha512=document.sha512,
         version=document.version,
         derived_from=document.derived_from,
+        conformance=document.conformance,
         created_at=document.created_at,
         created_by=document.created_by,
         href=f"/v1/cases/{case_id}/documents/{document.id}",

@@ -199,7 +199,7 @@ async def test_a_case_moves_through_its_lifecycle_and_the_citizen_is_told(
     body = decided.json()
     assert body["status"] == "decided" and body["outcome"] == "refused"
     decision = next(d for d in body["documents"] if d["kind"] == "decision")
-    assert decision["mediaType"] == "application/pdf"
+    assert decision["mediaType"] == "application/pdf" and decision["conformance"] == "PDF/A-2b"
     pdf = (await call(client, "GET", decision["href"], {}, world.clerk)).content
     text = assert_pdfa(pdf)
     assert "abgelehnt" in text and body["fileReference"] in text
