@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
@@ -97,7 +98,7 @@ class PdfaDocument:
 
     def title(self, text: str) -> None:
         self.font(15, bold=True)
-        self.pdf.multi_cell(0, 7.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.pdf.multi_cell(0, 7.5, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.pdf.ln(2)
 
     def heading(self, text: str, level: int = 1) -> None:
@@ -105,7 +106,7 @@ class PdfaDocument:
             self.pdf.add_page()
         self.pdf.ln(3 if level <= 1 else 1.5)
         self.font(11.5 if level <= 1 else 10, bold=True)
-        self.pdf.multi_cell(0, 6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.pdf.multi_cell(0, 6, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.pdf.ln(0.5)
 
     def paragraph(self, text: str, size: float = 9.5, bold: bool = False, gap: float = 2) -> None:
@@ -125,27 +126,38 @@ class PdfaDocument:
             self.pdf.cell(0, LINE, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def fields(self, fields: Sequence[Field], size: float = 9.5) -> None:
-        """Caption and value side by side; a value too long for its column wraps."""
+        """Caption and value side by side, left-aligned; a value too long for its column wraps,
+        and a field never starts on a page it does not fit on."""
         pdf = self.pdf
         value_width = self.width - LABEL_WIDTH
         for field in fields:
             self.font(size)
-            single = pdf.get_string_width(field.value) < value_width - 2 and "\n" not in field.value
-            if pdf.will_page_break(LINE if single else 2 * LINE):
+            value_lines = self._lines(field.value, value_width - 2)
+            label_lines = self._lines(field.label, LABEL_WIDTH - 4)
+            if pdf.will_page_break(LINE * max(value_lines, label_lines)):
                 pdf.add_page()
             top, page = pdf.get_y(), pdf.page
             pdf.set_text_color(70, 70, 70)
-            pdf.multi_cell(LABEL_WIDTH - 2, LINE, field.label, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(
+                LABEL_WIDTH - 2, LINE, field.label, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            )
             label_bottom = pdf.get_y()
             pdf.set_text_color(0, 0, 0)
             pdf.set_xy(pdf.l_margin + LABEL_WIDTH, top)
-            if single:
+            if value_lines == 1:
                 pdf.cell(value_width, LINE, field.value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             else:
-                pdf.multi_cell(value_width, LINE, field.value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+                pdf.multi_cell(
+                    value_width, LINE, field.value, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+                )
             if pdf.page == page:
                 pdf.set_y(max(pdf.get_y(), label_bottom))
         pdf.ln(1)
+
+    def _lines(self, text: str, width: float) -> int:
+        """About how many lines `text` takes in `width` (for keeping a field together)."""
+        parts = text.split("\n")
+        return sum(max(1, math.ceil(self.pdf.get_string_width(part) / width)) for part in parts)
 
     def rule(self) -> None:
         y = self.pdf.get_y() + 1
