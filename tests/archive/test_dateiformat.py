@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from lxml import etree
 
 from archive import dateiformat
+from archive.errors import ArchiveError
+from eantrag.settings import Settings
+from eantrag.wiring import open_pipeline
 from tests.conftest import shared_dir
 
 
@@ -23,3 +29,9 @@ def test_the_built_in_codes_are_the_published_list_verbatim() -> None:
     assert published[dateiformat.PDF_ARCHIVAL] == "pdf - Portable Document Format (Archival)"
     assert published[dateiformat.SONSTIGES] == "Sonstiges"
     assert not any(d.startswith("json") for d in published.values())
+
+
+async def test_a_configured_code_outside_the_list_stops_the_start_up(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, amqp_url=None, xdomea_format_codes={"xml": "XML-1"})
+    with pytest.raises(ArchiveError, match=r"XML-1 is no code of the xdomea code list Dateiformat"):
+        await open_pipeline(settings)
