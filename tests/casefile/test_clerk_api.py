@@ -15,6 +15,7 @@ import orjson
 import pytest
 from sqlalchemy import select, update
 
+from casefile import bescheid
 from casefile.models import Akte, ApiToken, Dokument, Vorgang
 from eantrag.db import utcnow
 from eantrag.models import InlineBlob, OutboxMessage
@@ -255,7 +256,7 @@ async def test_a_file_whose_retention_period_ended_cannot_be_reopened(
 
 
 async def test_an_uploaded_decision_can_be_the_decision(
-    client: httpx.AsyncClient, world: World
+    client: httpx.AsyncClient, runtime: Runtime, world: World
 ) -> None:
     url = f"/v1/cases/{world.own.id}"
     signed = b"%PDF-1.4 signed Bescheid"
@@ -287,6 +288,10 @@ async def test_an_uploaded_decision_can_be_the_decision(
     ]
     trail = (await call(client, "GET", f"{url}/audit", {}, world.clerk)).json()["entries"]
     assert trail[-1]["newValue"]["decisionDocument"]["id"] == document["id"]
+    async with runtime.db.sessionmaker() as session:  # what the citizen's status page offers
+        current = await bescheid.current_decision(session, world.own.application_id)
+        assert await bescheid.current_decision(session, uuid.uuid4()) is None
+    assert current is not None and str(current.id) == document["id"]
 
 
 async def corrupt(runtime: Runtime, settings: Settings, key: str) -> None:
