@@ -5,8 +5,8 @@ the filing transaction (a counter row locked until the commit), and a PDF/A page
 milliseconds of CPU — far more than filing a whole group. Rendering inside would hold the
 counter lock that long and cut filing throughput several times over. So the `renderer` worker
 consumes the `filed` status event (queue `eantrag.renderings`), renders outside any lock in a
-thread of lowered priority (so that on a busy machine filing keeps the CPU and the renderings
-catch up when it is idle), and
+child process of lowered priority (so that on a busy machine filing keeps the CPU and the
+renderings catch up when it is idle), and
 adds the document with an audit entry in one short transaction with the message id
 (idempotent: a redelivery finds the rendering there and adds nothing). `EANTRAG_PDF_RENDERINGS=
 false` makes the worker acknowledge without rendering (for comparisons, or an authority whose
@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import os
-import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from functools import cache
 
@@ -80,20 +80,23 @@ def render_pdf(view: ReadableApplication, authority_name: str, created_at: datet
 
 
 NICENESS = 10
-"""How much lower than filing the rendering thread runs (Linux thread niceness): renderings are
-background work that may lag, filing is what the citizen and the clerk wait for."""
+"""How much lower than filing the rendering process runs: renderings are background work that
+may lag, filing is what the citizen and the clerk wait for."""
 
 
 def _lower_priority() -> None:
-    # not Linux, or not allowed: render at normal priority
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+    with contextlib.suppress(AttributeError, OSError):  # not allowed: normal priority
+        os.nice(NICENESS)
 
 
 @cache
-def _render_thread() -> ThreadPoolExecutor:
-    """One thread per process: fpdf2 is pure Python, so more threads would only share the GIL."""
-    return ThreadPoolExecutor(1, thread_name_prefix="pdfa", initializer=_lower_priority)
+def _render_process() -> ProcessPoolExecutor:
+    """One child process per worker process renders. fpdf2 is pure Python and holds the GIL for
+    the ~60 ms of a document: in a thread it would stall the event loop beside it (in the
+    embedded default, the API's); in a child of lowered priority it takes only CPU time that
+    filing leaves. `spawn`, because forking a process that runs threads is unsafe."""
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(1, mp_context=context, initializer=_lower_priority)
 
 
 def view_of_case(case: Vorgang) -> ReadableApplication:
@@ -145,7 +148,7 @@ async def add_rendering(
     now = utcnow()
     loop = asyncio.get_running_loop()
     data = await loop.run_in_executor(
-        _render_thread(), render_pdf, view, case.akte.authority_name, now
+        _render_process(), render_pdf, view, case.akte.authority_name, now
     )
     key, sha256 = await keep(session, blobs, data)
     case = await _case(session, application_id, lock=True)
