@@ -27,6 +27,7 @@ from casefile.models import DECIDED, Dokument, Vorgang
 from casefile.pdfa import CONFORMANCE_NAME, PDF, PdfaDocument, keep
 from casefile.readable import Field, german_date
 from eantrag.blobs import TieredBlobStore
+from eantrag.db import insert_rows
 from intake.forms import FORMS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "bescheid"
@@ -274,7 +275,8 @@ class Bescheide:
             now=now,
         )
         data = await asyncio.to_thread(render, text)
-        key, sha256 = await keep(session, blobs, data)
+        key, sha256, rows = await keep(blobs, data)
+        await insert_rows(session, rows)
         version = await repository.next_version(session, case.id, "decision")
         document = Dokument(
             id=uuid.uuid4(),

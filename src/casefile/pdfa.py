@@ -25,11 +25,10 @@ from typing import Any
 from fpdf import FPDF
 from fpdf.enums import OutputIntentSubType, XPos, YPos
 from fpdf.output import PDFICCProfile
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from casefile.readable import Field
 from eantrag.blobs import TieredBlobStore
-from eantrag.db import insert_rows
+from eantrag.db import Insert
 
 PDF = "application/pdf"
 CONFORMANCE = "PDF/A-2B"  # fpdf2's name of the level
@@ -170,13 +169,12 @@ class PdfaDocument:
         return bytes(data)
 
 
-async def keep(session: AsyncSession, blobs: TieredBlobStore, data: bytes) -> tuple[str, str]:
-    """Store a produced PDF: (blob key, SHA-256). A small one becomes a row of the caller's
-    transaction; a large one goes to the blob store first."""
+async def keep(blobs: TieredBlobStore, data: bytes) -> tuple[str, str, list[Insert]]:
+    """Store a produced PDF: (blob key, SHA-256, rows for the caller's transaction). A small one
+    becomes a row of that transaction; a large one goes to the blob store now, durably."""
     sha256 = hashlib.sha256(data).hexdigest()
     inline = blobs.inline_row(data, sha256)
     if inline is not None:
         key, row = inline
-        await insert_rows(session, [row])
-        return key, sha256
-    return await blobs.put(io.BytesIO(data), sha256, len(data), PDF), sha256
+        return key, sha256, [row]
+    return await blobs.put(io.BytesIO(data), sha256, len(data), PDF), sha256, []

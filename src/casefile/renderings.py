@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import uuid
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
@@ -38,7 +39,7 @@ from casefile.rendering import INTRO, media_name, readable_application
 from eantrag.blobs import TieredBlobStore
 from eantrag.broker import RENDERING_QUEUE, IncomingMessage, PermanentError
 from eantrag.consumer import idempotent
-from eantrag.db import utcnow
+from eantrag.db import Database, Insert, insert_rows, utcnow
 from eantrag.runtime import Runtime, Worker
 
 log = structlog.get_logger(__name__)
@@ -136,24 +137,46 @@ async def _case(session: AsyncSession, application_id: uuid.UUID, lock: bool) ->
     return await session.scalar(query)
 
 
-async def add_rendering(
-    session: AsyncSession, blobs: TieredBlobStore, application_id: uuid.UUID
-) -> Dokument | None:
-    """Render a filed application and add the PDF/A to its Vorgang; None if there is nothing
-    to do (no such case any more, or it has its rendering already)."""
-    case = await _case(session, application_id, lock=False)
-    if case is None or any(d.document_key == DOCUMENT_KEY for d in case.documents):
-        return None
-    view = view_of_case(case)
+@dataclass(frozen=True)
+class Rendered:
+    """A PDF/A rendering made, not yet added to its case."""
+
+    application_id: uuid.UUID
+    blob_key: str
+    sha256: str
+    size: int
+    blob_rows: list[Insert]
+    """A small rendering's row of `inline_blobs`, for the transaction that adds it."""
+    at: datetime
+
+
+async def render(
+    db: Database, blobs: TieredBlobStore, application_id: uuid.UUID
+) -> Rendered | None:
+    """Read the filed case and render it, outside any transaction (a SQLite writer would hold
+    the database's one write lock for the whole rendering). None when there is nothing to do:
+    no such case any more, or it has its rendering already."""
+    async with db.sessionmaker() as session:
+        case = await _case(session, application_id, lock=False)
+        if case is None or any(d.document_key == DOCUMENT_KEY for d in case.documents):
+            return None
+        view, authority = view_of_case(case), case.akte.authority_name
     now = utcnow()
     loop = asyncio.get_running_loop()
-    data = await loop.run_in_executor(
-        _render_process(), render_pdf, view, case.akte.authority_name, now
-    )
-    key, sha256 = await keep(session, blobs, data)
-    case = await _case(session, application_id, lock=True)
+    data = await loop.run_in_executor(_render_process(), render_pdf, view, authority, now)
+    key, sha256, rows = await keep(blobs, data)  # a large one is stored now, durably
+    return Rendered(application_id, key, sha256, len(data), rows, now)
+
+
+async def add_rendering(session: AsyncSession, rendered: Rendered) -> Dokument | None:
+    """Add a rendering to its Vorgang (locked here) with an audit entry; None if the case is
+    gone or has its rendering already (a redelivery, or a competing renderer was first)."""
+    case = await _case(session, rendered.application_id, lock=True)
     if case is None or any(d.document_key == DOCUMENT_KEY for d in case.documents):
         return None
+    await insert_rows(session, rendered.blob_rows)
+    key, sha256 = rendered.blob_key, rendered.sha256
+    now = rendered.at
     original = next(d for d in case.documents if d.kind == "original")
     document = Dokument(
         id=uuid.uuid4(),
@@ -164,7 +187,7 @@ async def add_rendering(
         title=TITLE,
         filename="antrag.pdf",
         media_type=PDF,
-        size=len(data),
+        size=rendered.size,
         sha256=sha256,
         sha512=None,
         blob_key=key,
@@ -202,25 +225,37 @@ def _application_id(message: IncomingMessage) -> uuid.UUID:
 
 def workers(runtime: Runtime) -> dict[str, Worker]:
     enabled = runtime.settings.pdf_renderings
+    ready: dict[int, Rendered] = {}
 
-    async def handle(session: AsyncSession, message: IncomingMessage) -> None:
-        application_id = _application_id(message)
-        if not enabled:
+    async def write(session: AsyncSession, message: IncomingMessage) -> None:
+        rendered = ready.get(id(message))
+        if rendered is None:
             return
-        document = await add_rendering(session, runtime.blobs, application_id)
+        document = await add_rendering(session, rendered)
         if document is not None:
             log.info(
                 "casefile.rendered",
-                application_id=str(application_id),
+                application_id=str(rendered.application_id),
                 document_id=str(document.id),
                 size=document.size,
             )
 
-    handler = idempotent(CONSUMER, runtime.db, handle)
+    commit = idempotent(CONSUMER, runtime.db, write)
+
+    async def handle(message: IncomingMessage) -> None:
+        """Render first, then add the document and the message id in one short transaction."""
+        application_id = _application_id(message)
+        rendered = await render(runtime.db, runtime.blobs, application_id) if enabled else None
+        if rendered is not None:
+            ready[id(message)] = rendered
+        try:
+            await commit(message)
+        finally:
+            ready.pop(id(message), None)
 
     async def renderer() -> None:
         await runtime.broker.consume(
-            RENDERING_QUEUE, handler, prefetch=runtime.settings.queue_prefetch
+            RENDERING_QUEUE, handle, prefetch=runtime.settings.queue_prefetch
         )
 
     return {"renderer": renderer}

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from casefile import repository
 from casefile.models import Dokument
-from casefile.renderings import DOCUMENT_KEY, add_rendering
+from casefile.renderings import DOCUMENT_KEY, add_rendering, render
 from eantrag.blobs import read_all
 from eantrag.runtime import Runtime
 from tests.casefile.pdfa_check import assert_pdfa
@@ -20,10 +20,15 @@ async def test_a_filed_application_gets_one_pdfa_rendering_with_an_audit_entry(
 ) -> None:
     body = await authority_message(runtime.blobs, attachments=1)
     case = await file_directly(runtime, body)
+    rendered = await render(runtime.db, runtime.blobs, case.application_id)
+    assert rendered is not None
     async with runtime.db.transaction() as session:
-        assert await add_rendering(session, runtime.blobs, case.application_id) is not None
-    async with runtime.db.transaction() as session:  # a redelivery adds nothing
-        assert await add_rendering(session, runtime.blobs, case.application_id) is None
+        assert await add_rendering(session, rendered) is not None
+    async with runtime.db.transaction() as session:  # a competing renderer was second
+        assert await add_rendering(session, rendered) is None
+    assert (
+        await render(runtime.db, runtime.blobs, case.application_id) is None
+    )  # a redelivery renders nothing
     async with runtime.db.sessionmaker() as session:
         rows = (
             await session.scalars(
@@ -48,5 +53,4 @@ async def test_a_filed_application_gets_one_pdfa_rendering_with_an_audit_entry(
 
 
 async def test_a_case_no_longer_in_the_e_akte_is_not_rendered(runtime: Runtime) -> None:
-    async with runtime.db.transaction() as session:
-        assert await add_rendering(session, runtime.blobs, uuid.uuid4()) is None
+    assert await render(runtime.db, runtime.blobs, uuid.uuid4()) is None
