@@ -25,10 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casefile import repository
 from casefile.models import DECIDED, Dokument, Vorgang
 from casefile.pdfa import CONFORMANCE_NAME, PDF, PdfaDocument, keep
-from casefile.readable import Field, german_date
+from casefile.readable import Field, applicant, form_title, german_date
 from eantrag.blobs import TieredBlobStore
 from eantrag.db import insert_rows
-from intake.forms import FORMS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "bescheid"
 GRANTED, REFUSED = "granted", "refused"
@@ -136,15 +135,8 @@ class BescheidText:
     title: str
 
 
-def _applicant(record: dict[str, Any], form_id: str | None) -> dict[str, Any]:
-    spec = FORMS.get(form_id) if form_id else None
-    key = spec.applicant if spec else "antragsteller"
-    person = record.get(key)
-    return person if isinstance(person, dict) else {}
-
-
 def addressee(record: dict[str, Any], form_id: str | None) -> list[str]:
-    person = _applicant(record, form_id)
+    person = applicant(record, form_id)
     name = " ".join(str(person[k]) for k in ("vorname", "familienname") if person.get(k))
     anschrift = person.get("anschrift") if isinstance(person.get("anschrift"), dict) else {}
     assert isinstance(anschrift, dict)
@@ -171,8 +163,7 @@ def compose(
     now: datetime,
 ) -> BescheidText:
     spec = spec_for(case.leika_key)
-    form = FORMS.get(case.form_id) if case.form_id else None
-    service = form.title if form else spec.betreff
+    service = form_title(case.form_id) or spec.betreff
     values = {
         "behoerde": letterhead.name,
         "behoerde_anschrift": letterhead.one_line(),

@@ -2,36 +2,32 @@
 inboxes can be consumed), an authority's name (for a triage assignment) and its letterhead (for
 the Bescheid, `DirectoryLetterheads`, the adapter of `casefile.bescheid.Letterheads`).
 
-The one place casefile reads routing's data, read-only, so that a change there touches one
-module here. Authorities a routed message names come with their name in the message itself.
+The adapter to routing's published port (`routing.authorities`), read-only, so that a change
+there touches one module here. Authorities a routed message names come with their name in the
+message itself.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casefile.bescheid import Letterhead
-from routing import repository as routing_repository
-from routing.models import Authority
+from routing import authorities
 
 
 async def authority_ids(session: AsyncSession) -> set[str]:
-    return set(await routing_repository.authority_ids(session))
+    return await authorities.authority_ids(session)
 
 
 async def authority_name(session: AsyncSession, authority_id: str) -> str | None:
-    name: str | None = await session.scalar(
-        select(Authority.name).where(Authority.id == authority_id)
-    )
-    return name
+    return await authorities.authority_name(session, authority_id)
 
 
 class DirectoryLetterheads:
     """Letterheads from routing's directory (name, postal address, phone, e-mail)."""
 
     async def letterhead(self, session: AsyncSession, authority_id: str) -> Letterhead | None:
-        contact = await routing_repository.authority_contact(session, authority_id)
+        contact = await authorities.authority_contact(session, authority_id)
         if contact is None:
             return None
         return Letterhead(

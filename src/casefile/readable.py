@@ -1,5 +1,8 @@
 """The readable view of an application: labelled sections of German captions and values.
 
+The one module of the e-Akte that reads intake's form registry (models, labels, code lists: the
+forms' published language), a declared port in the import-linter contracts.
+
 One view model for every rendering a person reads — the HTML rendering, the PDF/A rendering and
 the clerk's pages — so that they cannot drift apart: captions from the form's labels
 (`intake.forms.labels`), dates as `23.11.1979`, amounts as `1.234,56 €`, code values by their
@@ -244,6 +247,19 @@ def sections(record: dict[str, Any], form_id: str | None) -> list[Section]:
             continue
         result.append(section)
     return result
+
+
+def form_title(form_id: str | None) -> str | None:
+    """The form's German title, if the registry knows the form."""
+    spec = FORMS.get(form_id) if form_id else None
+    return spec.title if spec else None
+
+
+def applicant(record: dict[str, Any], form_id: str | None) -> dict[str, Any]:
+    """The applicant's part of a record (the form says where it lives), or {}."""
+    spec = FORMS.get(form_id) if form_id else None
+    person = record.get(spec.applicant if spec else "antragsteller")
+    return person if isinstance(person, dict) else {}
 
 
 def facts(pairs: Iterable[tuple[str, str]]) -> tuple[Field, ...]:

@@ -20,12 +20,12 @@ from casefile.readable import (
     ReadableApplication,
     Section,
     facts,
+    form_title,
     german_datetime,
     german_size,
     sections,
 )
 from casefile.schemas import ApplicationToFile
-from intake.forms import FORMS
 
 CSS = (
     "body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#111}"
@@ -96,8 +96,8 @@ def readable_application(
     file_reference: str | None = None,
 ) -> ReadableApplication:
     """The readable view of an application with the facts of its file."""
-    spec = FORMS.get(form_id) if form_id else None
-    service = f"{spec.title} ({leika_urn})" if spec else leika_urn
+    title = form_title(form_id)
+    service = f"{title} ({leika_urn})" if title else leika_urn
     pairs = [("Aktenzeichen", file_reference)] if file_reference else []
     pairs += [
         ("Leistung", service),
@@ -108,7 +108,7 @@ def readable_application(
         ("SHA-256 des Originals", original_sha256),
     ]
     return ReadableApplication(
-        title=subject(record, spec.title if spec else form_id or leika_urn),
+        title=subject(record, title or form_id or leika_urn),
         facts=facts(pairs),
         sections=sections(record, form_id),
         attachments=tuple(attachments),

@@ -9,8 +9,8 @@ from lxml import etree
 
 from archive import dateiformat
 from archive.errors import ArchiveError
+from bootstrap.wiring import open_pipeline
 from eantrag.settings import Settings
-from eantrag.wiring import open_pipeline
 from tests.conftest import shared_dir
 
 
