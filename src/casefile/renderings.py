@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-import orjson
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,8 +35,9 @@ from casefile.models import Dokument, Vorgang
 from casefile.pdfa import CONFORMANCE_NAME, PDF, PdfaDocument, keep
 from casefile.readable import AttachmentLine, Field, ReadableApplication, german_size
 from casefile.rendering import INTRO, media_name, readable_application
+from contracts.status import StatusChanged
 from eantrag.blobs import TieredBlobStore
-from eantrag.broker import RENDERING_QUEUE, IncomingMessage, PermanentError
+from eantrag.broker import RENDERING_QUEUE, IncomingMessage
 from eantrag.consumer import idempotent
 from eantrag.db import Database, Insert, insert_rows, utcnow
 from eantrag.runtime import Runtime, Worker
@@ -216,11 +216,8 @@ async def add_rendering(session: AsyncSession, rendered: Rendered) -> Dokument |
 
 
 def _application_id(message: IncomingMessage) -> uuid.UUID:
-    try:
-        body = orjson.loads(message.body)
-        return uuid.UUID(str(body["applicationId"]))
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise PermanentError(f"malformed application.filed: {exc}") from exc
+    """The filed application named by the status event (a malformed one dead-letters)."""
+    return StatusChanged.parse(message.body).application_id
 
 
 def workers(runtime: Runtime) -> dict[str, Worker]:
