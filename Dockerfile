@@ -23,6 +23,8 @@ RUN apt-get update \
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 # Migrations, alembic.ini, schemas and examples are read at run time from the app directory.
+# The PDF/A fonts (DejaVu Sans, with its licence) and the Bescheid templates are package data of
+# `casefile` in the venv: PDF/A rendering needs no system fonts or native libraries.
 COPY alembic.ini ./
 COPY migrations ./migrations
 COPY schemas ./schemas
@@ -33,7 +35,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     EANTRAG_DATA_DIR=/var/lib/eantrag \
     EANTRAG_HOST=0.0.0.0 \
     EANTRAG_LOG_FORMAT=json
-RUN mkdir -p /var/lib/eantrag && chown eantrag:eantrag /var/lib/eantrag
+# The official xdomea XSDs (`3.0.0/`, `3.1.0/`, `xoev/` as published by KoSIT) are not shipped:
+# mount them read-only here, e.g. `-v /srv/xdomea:/opt/xdomea:ro`. Archive commands validate
+# every message against them and refuse, naming this directory, while it is empty.
+ENV EANTRAG_XDOMEA_SCHEMA_DIR=/opt/xdomea
+VOLUME ["/opt/xdomea"]
+RUN mkdir -p /var/lib/eantrag /opt/xdomea && chown eantrag:eantrag /var/lib/eantrag
 USER eantrag
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s \

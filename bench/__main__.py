@@ -14,6 +14,7 @@ BENCHMARKS = {
     "archive": "bench.bench_archive",
     "casefile": "bench.bench_casefile",
     "auth": "bench.auth",
+    "renderings": "bench.bench_renderings",
 }
 
 

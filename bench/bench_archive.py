@@ -157,9 +157,7 @@ async def run_export(
     try:
         start = time.perf_counter()
         async with db.transaction() as session:
-            service = ArchiveService(
-                session, source, blobs, schema, FormatCodes(FORMATS, "2.0"), "Staatsarchiv"
-            )
+            service = ArchiveService(session, source, blobs, schema, FormatCodes(), "Staatsarchiv")
             result = await service.export(AUTHORITY, AS_OF, out)
         elapsed = time.perf_counter() - start
     finally:
@@ -196,7 +194,7 @@ def time_xml(cases: list[ArchivableAkte], schema: SchemaCheck) -> dict[str, floa
     head = xdomea.Head(
         uuid.uuid4(), "0503", datetime.now(UTC), xdomea.Party("a"), xdomea.Party("b")
     )
-    formats = FormatCodes(FORMATS, "2.0")
+    formats = FormatCodes()
     start = time.perf_counter()
     root = xdomea.transfer("3.0.0", head, cases, formats)
     built = time.perf_counter()

@@ -53,7 +53,7 @@ from bench.services import (
     wait_http,
 )
 
-WORKERS = ["outbox-relay", "router", "casefile", "status", "triage"]
+WORKERS = ["outbox-relay", "router", "casefile", "status", "triage", "renderer"]
 SERVERS = {"postgresql": ("postgres",), "rabbitmq": ("beam.smp",)}
 COUNTS = {
     "applications": "SELECT count(*) FROM applications",
@@ -217,6 +217,7 @@ def _settings(args: argparse.Namespace) -> dict[str, str]:
         if not equals or not name:
             raise SystemExit(f"--setting takes NAME=VALUE, got {item!r}")
         settings[name.lower()] = value
+    settings.setdefault("pdf_renderings", "true" if args.pdf_renderings else "false")
     return settings
 
 
@@ -319,6 +320,10 @@ def _measure(
         for name, recorder in recorders.items()
     }
     dead = [p.name for p in started if not p.alive()]
+    for process in started:
+        if not process.alive():  # say why before the log directory goes
+            tail = process.log.read_text(errors="replace").splitlines()[-15:]
+            print(f"-- {process.name} died:", *tail, sep="\n   ", file=sys.stderr)
 
     async def final() -> tuple[dict[str, int], dict[str, float | None], set[str], int]:
         counter = Counter(db_url)
@@ -408,12 +413,36 @@ def main(argv: list[str]) -> int:
         help="py-spy every process's GIL holder during the load "
         "(bench/results/pipeline-profile-*.txt)",
     )
+    parser.add_argument(
+        "--renderings",
+        choices=["on", "off", "compare"],
+        default="on",
+        help="PDF/A renderings of the filed applications (EANTRAG_PDF_RENDERINGS); compare: "
+        "each backend without, then with them, and the ratio of their filing rates",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "pipeline.json")
     args = parser.parse_args(argv)
 
     backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
-    rows = [run_backend(backend, args) for backend in backends]
+    modes = {"on": [True], "off": [False], "compare": [False, True]}[args.renderings]
+    rows = []
+    for backend in backends:
+        for renderings in modes:
+            args.pdf_renderings = renderings
+            row = run_backend(backend, args)
+            row["renderings"] = renderings
+            rows.append(row)
     print_pipeline(rows)
+    if args.renderings == "compare":
+        for backend in backends:
+            without, with_ = (r for r in rows if r["backend"] == backend)
+            ratio = with_["filed_per_second"] / max(without["filed_per_second"], 1e-9)
+            verdict = "ok" if ratio >= 0.75 else "MISSED"
+            print(
+                f"filing with renderings ({backend}): {with_['filed_per_second']:.0f}/s vs "
+                f"{without['filed_per_second']:.0f}/s without = {ratio:.2f}× "
+                f"(target ≥ 0.75: {verdict})"
+            )
     write_report(
         args.out,
         {
@@ -432,6 +461,7 @@ def print_pipeline(rows: list[dict[str, Any]]) -> None:
         rows,
         [
             ("backend", "backend", "{}"),
+            ("renderings", "renderings", "{}"),
             ("POST 202/s", "intake_per_second", "{:.0f}"),
             ("filed/s", "filed_per_second", "{:.0f}"),
             ("× intake", "ratio_vs_intake", "{:.2f}"),

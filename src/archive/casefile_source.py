@@ -120,6 +120,7 @@ def _documents(case: Vorgang) -> tuple[ArchivableDokument, ...]:
                         sha256=row.sha256,
                         size=row.size,
                         created_at=row.created_at,
+                        conformance=row.conformance,
                     )
                     for row in rows
                 ),

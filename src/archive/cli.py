@@ -31,7 +31,7 @@ from archive.codelists import FormatCodes
 from archive.errors import ArchiveError
 from archive.package import verify_package
 from archive.schema import VERSIONS, SchemaCheck
-from archive.service import ArchiveService, ConfirmResult, ExportResult
+from archive.service import ArchiveService, ConfirmResult, ExportResult, Plan
 from eantrag.db import Database
 from eantrag.logs import configure_logging
 from eantrag.runtime import open_blob_store
@@ -56,6 +56,46 @@ NoSchemaOpt = Annotated[
         help="Write messages even without EANTRAG_XDOMEA_SCHEMA_DIR (unvalidated).",
     ),
 ]
+
+
+YesOpt = Annotated[
+    bool, typer.Option("--yes", help="Delete without asking (for scripts); the plan is printed.")
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Print what would be sent and deleted; change nothing.")
+]
+
+
+def _show_plan(plan: Plan) -> None:
+    table = Table(title="Plan", show_lines=False)
+    table.add_column("Aktenzeichen")
+    table.add_column("Schritt")
+    table.add_column("Warum")
+    for reference, why in plan.delete:
+        table.add_row(reference, "[red]löschen[/red]", why)
+    for reference in plan.transfer:
+        table.add_row(reference, "abgeben", "")
+    for reference, why in plan.kept:
+        table.add_row(reference, "behalten", why)
+    console.print(table)
+
+
+def _approve(plan: Plan, yes: bool, dry_run: bool) -> None:
+    """Show the plan; stop on --dry-run; deletions need --yes or a `y` at the prompt."""
+    _show_plan(plan)
+    if dry_run:
+        console.print("dry run: nothing changed")
+        raise typer.Exit(0)
+    if not plan.delete or yes:
+        return
+    question = f"{len(plan.delete)} case(s) will be deleted from the e-Akte. Continue?"
+    try:
+        agreed = typer.confirm(question, default=False)
+    except typer.Abort:  # no terminal, or end of input
+        agreed = False
+    if not agreed:
+        console.print("nothing changed (answer y, or pass --yes)")
+        raise typer.Exit(1)
 
 
 def _settings() -> Settings:
@@ -103,7 +143,7 @@ def _run(
                     CasefileSource(session),
                     blobs,
                     schema,
-                    FormatCodes(settings.xdomea_format_codes, settings.xdomea_format_list_version),
+                    FormatCodes(settings.xdomea_format_codes),
                     settings.archive_name,
                 )
                 result = await work(service)
@@ -203,11 +243,16 @@ def export(
     as_of: AsOfOpt = None,
     xdomea_version: VersionOpt = "3.0.0",
     no_schema_check: NoSchemaOpt = False,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Write one 0503 ZIP per process: the appraised four-step processes (A only; V cases are
-    deleted with a record), then all other due cases as one two-step process."""
+    deleted with a record), then all other due cases as one two-step process. Shows the plan
+    first; deleting asks for confirmation unless --yes."""
     settings = _settings()
     day, version = _as_of(as_of), _version(xdomea_version)
+    plan: Plan = _run(settings, no_schema_check, lambda s: s.export_plan(authority, day))
+    _approve(plan, yes, dry_run)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -243,9 +288,14 @@ def export(
 def confirm(
     message: Annotated[Path, typer.Argument(help="The archive's 0506 (XML or ZIP).", exists=True)],
     no_schema_check: NoSchemaOpt = False,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
 ) -> None:
-    """Apply the archive's import confirmation (0506): delete what it took, report the rest."""
+    """Apply the archive's import confirmation (0506): delete what it took, report the rest.
+    Shows the cases it will delete first and asks, unless --yes."""
     settings = _settings()
+    plan: Plan = _run(settings, no_schema_check, lambda s: s.confirm_plan(message))
+    _approve(plan, yes, dry_run)
     result: ConfirmResult = _run(settings, no_schema_check, lambda s: s.confirm(message))
     for reference, archive_id in result.archived:
         console.print(f"[green]archived[/green] {reference} → {archive_id or '(no reference)'}")

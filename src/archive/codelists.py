@@ -1,12 +1,15 @@
 """The xdomea code values the archive writes.
 
 The code lists embedded in the XSDs (Nachrichtentyp, Aussonderungsart, Bewertungsvorschlag) are
-fixed there. The file-format list (`dateiformat`) is published separately; only codes checked
-against real messages are built in, the rest come from `EANTRAG_XDOMEA_FORMAT_CODES`.
+fixed there. The file-format list (`dateiformat`) is published separately; version 1.0 is built
+in (`archive.dateiformat`), so every file of the system gets its code without configuration.
+`EANTRAG_XDOMEA_FORMAT_CODES` may still assign codes of that list to other extensions; a code
+that is not in it is refused when the settings are read.
 """
 
 from __future__ import annotations
 
+from archive import dateiformat
 from archive.errors import ArchiveError
 
 NACHRICHTENTYP_URI = "urn:xoev-de:xdomea:codeliste:nachrichtentyp"
@@ -26,13 +29,6 @@ MESSAGE_NAMES = {
     "0507": "Aussonderung.AussonderungEmpfangBestaetigen",
 }
 
-BUILTIN_FORMAT_CODES = {
-    # PDF: "018" in list version 2.0 (a BRAK sample message) and 1.0 (x-man's test data).
-    "pdf": "018",
-    # Unicode text: "045" in list version 2.0 (Landesarchiv NRW's annotated 0503).
-    "txt": "045",
-}
-
 
 def extension(filename: str) -> str:
     """The lower-case extension without the dot ("" for none); fast, it runs per file."""
@@ -41,23 +37,31 @@ def extension(filename: str) -> str:
     return suffix.lower() if dot and stem else ""
 
 
+def unknown_codes(configured: dict[str, str]) -> list[str]:
+    """The configured codes that are not in the built-in list (empty when all are)."""
+    return sorted({code for code in configured.values() if not dateiformat.is_code(code)})
+
+
 class FormatCodes:
-    """File-format codes by extension: the built-in ones plus what the operator configured."""
+    """File-format codes of the list Dateiformat 1.0 by extension, plus configured ones."""
 
-    def __init__(self, configured: dict[str, str], list_version: str) -> None:
-        self.codes = {**BUILTIN_FORMAT_CODES, **{k.lower(): v for k, v in configured.items()}}
-        self.list_version = list_version
-
-    def code(self, filename: str) -> str:
-        ext = extension(filename)
-        try:
-            return self.codes[ext]
-        except KeyError:
+    def __init__(self, configured: dict[str, str] | None = None) -> None:
+        configured = configured or {}
+        wrong = unknown_codes(configured)
+        if wrong:
             raise ArchiveError(
-                f"no xdomea file-format code for {ext or 'files without extension'!r} "
-                f"({filename}); add it to EANTRAG_XDOMEA_FORMAT_CODES from the published "
-                f"code list {DATEIFORMAT_URI} version {self.list_version}"
-            ) from None
+                f"{', '.join(wrong)} is no code of the xdomea code list {dateiformat.NAME}"
+            )
+        self.codes = {**dateiformat.BY_EXTENSION, **{k.lower(): v for k, v in configured.items()}}
+        self.list_version = dateiformat.VERSION
+
+    def code(self, filename: str, conformance: str | None = None) -> str:
+        """The file's code: 044 for a document known to be PDF/A, else by its extension;
+        100 (Sonstiges) for a format the list does not name."""
+        if conformance is not None and conformance.upper().startswith("PDF/A"):
+            return dateiformat.PDF_ARCHIVAL
+        return self.codes.get(extension(filename), dateiformat.SONSTIGES)
 
     def missing(self, filenames: list[str]) -> list[str]:
+        """Extensions without a code of their own (written as 100 Sonstiges)."""
         return sorted({extension(name) for name in filenames} - set(self.codes))

@@ -80,6 +80,15 @@ class ExportedProcess:
 
 
 @dataclass
+class Plan:
+    """What a destructive step will do: the cases it deletes (with why), sends and keeps."""
+
+    delete: list[tuple[str, str]] = field(default_factory=list)
+    transfer: list[str] = field(default_factory=list)
+    kept: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
 class ExportResult:
     processes: list[ExportedProcess] = field(default_factory=list)
     not_transferred_v: list[str] = field(default_factory=list)
@@ -216,6 +225,51 @@ class ArchiveService:
             destroyed_later=[o.aktenzeichen for o in decided if o.appraisal == "V"],
         )
 
+    # --- plans of the destructive steps ----------------------------------------------------------
+
+    async def export_plan(self, authority_id: str, as_of: date) -> Plan:
+        """What `export` would send and delete, without changing anything."""
+        plan = Plan()
+        for process in await repository.processes_with_status(
+            self.session, authority_id, "appraised"
+        ):
+            for obj in await repository.process_objects(self.session, process.id):
+                if obj.appraisal == "V":
+                    plan.delete.append(
+                        (obj.aktenzeichen, f"vom Archiv mit V bewertet (Prozess {process.id})")
+                    )
+                elif obj.appraisal == "A":
+                    plan.transfer.append(obj.aktenzeichen)
+        for case in await self.due(authority_id, as_of):
+            if case.unit.disposal == "V":
+                plan.kept.append((case.aktenzeichen, "V: erst anbieten (0501)"))
+            else:
+                plan.transfer.append(case.aktenzeichen)
+        return plan
+
+    async def confirm_plan(self, message: Path) -> Plan:
+        """What `confirm` would delete (each case the archive reports taken), without changing
+        anything."""
+        confirmation = read_import_confirmation(
+            read_message_bytes(message), self.schema if self.schema.enabled else None
+        )
+        process = await self._process(confirmation.head.process_id)
+        objects = {
+            obj.case_id: obj for obj in await repository.process_objects(self.session, process.id)
+        }
+        plan = Plan()
+        for outcome in confirmation.outcomes:
+            obj = objects.get(outcome.object_id)
+            if obj is None or obj.status not in ("exported", "failed"):
+                continue
+            if outcome.success:
+                plan.delete.append(
+                    (obj.aktenzeichen, f"vom Archiv übernommen ({outcome.archive_id or '?'})")
+                )
+            else:
+                plan.kept.append((obj.aktenzeichen, "Übernahme gescheitert: bleibt erhalten"))
+        return plan
+
     # --- 0503 -----------------------------------------------------------------------------------
 
     async def export(
@@ -313,11 +367,7 @@ class ArchiveService:
         akten, entries = self._with_structured_data(akten, now)
         missing = self.formats.missing([e.name for e in entries])
         if missing:
-            raise ArchiveError(
-                f"no xdomea file-format code for {', '.join(missing)}: add them to "
-                "EANTRAG_XDOMEA_FORMAT_CODES from the published code list "
-                f"(version {self.formats.list_version})"
-            )
+            log.info("archive.format_sonstiges", extensions=missing, process_id=process.id)
         head = self._head(process.id, "0503", sender, self.archive)
         root = xdomea.transfer(version, head, akten, self.formats)
         self.schema.validate(root, version, "0503 transfer")

@@ -56,6 +56,8 @@ class ArchivableVersion:
     sha256: str
     size: int
     created_at: datetime
+    conformance: str | None = None
+    """A standard the bytes follow (`PDF/A-2b`): decides the file-format code."""
 
 
 @dataclass(frozen=True)

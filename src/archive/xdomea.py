@@ -257,7 +257,7 @@ class _Writer:
             self.code(
                 fmt,
                 "Name",
-                formats.code(version.filename),
+                formats.code(version.filename, version.conformance),
                 list_uri=DATEIFORMAT_URI,
                 list_version=formats.list_version,
             )

@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from archive.codelists import FormatCodes
 from bootstrap.components import COMPONENTS
 from eantrag.runtime import Runtime, open_runtime
 from eantrag.settings import Settings
@@ -18,6 +19,8 @@ __all__ = ["RetryOutcome", "open_pipeline", "retry_application"]
 
 
 async def open_pipeline(settings: Settings) -> Runtime:
+    # A file-format code outside the built-in list would reach the state archive: refuse it now.
+    FormatCodes(settings.xdomea_format_codes)
     runtime = await open_runtime(settings)
     for component in COMPONENTS:
         if component.workers is not None:

@@ -23,6 +23,8 @@ from fastapi.responses import StreamingResponse
 
 from casefile import audit, directory, repository, service
 from casefile.auth import Clerk, Principal, TriageClerk
+from casefile.bescheid import Bescheide, Templates
+from casefile.directory import DirectoryLetterheads
 from casefile.errors import (
     AlreadyAssigned,
     AlreadyFiled,
@@ -101,6 +103,7 @@ def _document_out(case_id: uuid.UUID, document: Dokument) -> DocumentOut:
         sha512=document.sha512,
         version=document.version,
         derived_from=document.derived_from,
+        conformance=document.conformance,
         created_at=document.created_at,
         created_by=document.created_by,
         href=f"/v1/cases/{case_id}/documents/{document.id}",
@@ -255,6 +258,10 @@ async def post_transition(
             outcome=body.outcome,
             reason=body.reason,
             decision_document_id=body.decision_document_id,
+            decided_by=who.name,
+            bescheide=Bescheide(
+                DirectoryLetterheads(), Templates(runtime.settings.bescheid_template_dir)
+            ),
         )
     return await _case_or_404(request, who, case_id)
 

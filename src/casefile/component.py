@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from casefile import consumers
+from casefile import consumers, renderings
 from casefile.api import router
 from casefile.cli import audit_app, fileplan_app, token_app
 from eantrag.component import Component, Routes
+from eantrag.runtime import Runtime, Worker
+
+
+def workers(runtime: Runtime) -> dict[str, Worker]:
+    """Filing and triage, and the PDF/A renderings after filing."""
+    return {**consumers.workers(runtime), **renderings.workers(runtime)}
+
 
 COMPONENT = Component(
     name="casefile",
     routes=(Routes(router),),
-    workers=consumers.workers,
+    workers=workers,
     commands=(("token", token_app), ("audit", audit_app), ("fileplan", fileplan_app)),
     models=("casefile.models",),
 )

@@ -1,5 +1,6 @@
 """What the e-Akte needs to know of routing's directory: which authorities exist (so their
-inboxes can be consumed) and an authority's name (for a triage assignment).
+inboxes can be consumed), an authority's name (for a triage assignment) and its letterhead (for
+the Bescheid, `DirectoryLetterheads`, the adapter of `casefile.bescheid.Letterheads`).
 
 The adapter to routing's published port (`routing.authorities`), read-only, so that a change
 there touches one module here. Authorities a routed message names come with their name in the
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casefile.bescheid import Letterhead
 from routing import authorities
 
 
@@ -19,3 +21,21 @@ async def authority_ids(session: AsyncSession) -> set[str]:
 
 async def authority_name(session: AsyncSession, authority_id: str) -> str | None:
     return await authorities.authority_name(session, authority_id)
+
+
+class DirectoryLetterheads:
+    """Letterheads from routing's directory (name, postal address, phone, e-mail)."""
+
+    async def letterhead(self, session: AsyncSession, authority_id: str) -> Letterhead | None:
+        contact = await authorities.authority_contact(session, authority_id)
+        if contact is None:
+            return None
+        return Letterhead(
+            name=contact.name,
+            street=contact.street,
+            house_number=contact.house_number,
+            postcode=contact.postcode,
+            city=contact.city,
+            phone=contact.phone,
+            email=contact.email,
+        )

@@ -19,6 +19,7 @@ __all__ = [
     "InvalidTransition",
     "NoPlanUnit",
     "OutcomeRequired",
+    "ReasonRequired",
     "ReopenNotAllowed",
     "TriageItemNotFound",
     "Unauthorized",
@@ -91,6 +92,12 @@ class OutcomeRequired(ProblemError):
     status = 422
     code = "casefile.outcome_required"
     title = "A decision needs an outcome"
+
+
+class ReasonRequired(ProblemError):
+    status = 422
+    code = "casefile.reason_required"
+    title = "Ein Ablehnungsbescheid braucht eine Begründung"
 
 
 class UnusableDecisionDocument(ProblemError):

@@ -178,6 +178,9 @@ class Dokument(Base):
     sha512: Mapped[str | None] = mapped_column(String(128))
     blob_key: Mapped[str] = mapped_column(String(200))
     derived_from: Mapped[uuid.UUID | None] = mapped_column(doc="the document it renders")
+    conformance: Mapped[str | None] = mapped_column(
+        String(20), doc="a standard the bytes follow, e.g. PDF/A-2b; the archive names it"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200))
 

@@ -50,6 +50,11 @@ class DocumentOut(ApiModel):
     sha512: str | None
     version: int
     derived_from: uuid.UUID | None = Field(description="The document this one renders.")
+    conformance: str | None = Field(
+        default=None,
+        description="A standard the bytes follow: `PDF/A-2b` for the renderings and Bescheide "
+        "the system makes.",
+    )
     created_at: datetime
     created_by: str
     href: str

@@ -30,12 +30,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casefile import audit, repository
+from casefile.bescheid import Bescheide
+from casefile.directory import DirectoryLetterheads
 from casefile.errors import (
     BlobMismatch,
     CaseClosed,
     InvalidTransition,
     NoPlanUnit,
     OutcomeRequired,
+    ReasonRequired,
     ReopenNotAllowed,
     UnusableDecisionDocument,
     Violation,
@@ -53,7 +56,7 @@ from casefile.models import (
     TriageItem,
     Vorgang,
 )
-from casefile.rendering import DecisionText, render_application, render_decision, subject
+from casefile.rendering import render_application, subject
 from casefile.schemas import ApplicationToFile
 from contracts.application import AuthorityMessage, ReceivedApplication, UnroutableApplication
 from contracts.status import StatusChanged
@@ -511,8 +514,13 @@ async def transition(
     outcome: str | None = None,
     reason: str | None = None,
     decision_document_id: uuid.UUID | None = None,
+    decided_by: str | None = None,
+    bescheide: Bescheide | None = None,
 ) -> None:
-    """Move a case (locked by the caller, Akte loaded) to its next state."""
+    """Move a case (locked by the caller, Akte loaded) to its next state.
+
+    A decision without an uploaded document gets a generated Bescheid (`casefile.bescheid`),
+    signed with `decided_by`, the deciding person's display name."""
     old_status = case.status
     if to not in TRANSITIONS.get(old_status, ()):
         allowed = ", ".join(TRANSITIONS.get(old_status, ())) or "nothing"
@@ -529,7 +537,16 @@ async def transition(
             )
         assert outcome is not None
         document = await _decision_document(
-            session, blobs, case, outcome, reason, decision_document_id, actor, now
+            session,
+            blobs,
+            case,
+            outcome,
+            reason,
+            decision_document_id,
+            actor,
+            now,
+            decided_by or actor,
+            bescheide or Bescheide(DirectoryLetterheads()),
         )
         old_value["outcome"] = case.outcome
         case.outcome = outcome
@@ -576,6 +593,8 @@ async def _decision_document(
     document_id: uuid.UUID | None,
     actor: str,
     now: datetime,
+    decided_by: str,
+    bescheide: Bescheide,
 ) -> Dokument:
     """The uploaded decision named by the clerk, or a generated one."""
     if document_id is not None:
@@ -586,39 +605,21 @@ async def _decision_document(
                 "kind=decision, or leave decisionDocumentId out to generate one"
             )
         return chosen
-    body = render_decision(
-        DecisionText(
-            authority_name=case.akte.authority_name,
-            file_reference=case.akte.aktenzeichen,
-            application_id=str(case.application_id),
-            service=case.leika_urn,
-            outcome=outcome,
-            reason=reason,
-            decided_at=now,
-            decided_by=actor,
+    if outcome == "refused" and not (reason and reason.strip()):
+        raise ReasonRequired(
+            "Ein Ablehnungsbescheid braucht eine Begründung (§ 39 VwVfG): reason fehlt",
+            [Violation("casefile.reason_required", "reason", "required for a refusal")],
         )
+    return await bescheide.generate(
+        session,
+        blobs,
+        case,
+        outcome=outcome,
+        reasons=reason,
+        clerk=decided_by,
+        actor=actor,
+        now=now,
     )
-    stored, blob_rows = await store_bytes(blobs, body, HTML)
-    await insert_rows(session, blob_rows)
-    version = await repository.next_version(session, case.id, "decision")
-    document = Dokument(
-        id=uuid.uuid4(),
-        vorgang_id=case.id,
-        kind="decision",
-        document_key="decision",
-        version=version,
-        title="Bescheid (Bewilligung)" if outcome == "granted" else "Bescheid (Ablehnung)",
-        filename=f"bescheid-{version}.html",
-        media_type=HTML,
-        size=stored.size,
-        sha256=stored.sha256,
-        sha512=None,
-        blob_key=stored.key,
-        created_at=now,
-        created_by=actor,
-    )
-    session.add(document)
-    return document
 
 
 async def add_document(

@@ -38,6 +38,7 @@ REQUEUE_EXCHANGE = "eantrag.requeue"
 ROUTING_QUEUE = "eantrag.routing"
 UNROUTABLE_QUEUE = "eantrag.unroutable"
 STATUS_QUEUE = "eantrag.status"
+RENDERING_QUEUE = "eantrag.renderings"
 
 
 def authority_queue(authority_id: str) -> str:
@@ -64,6 +65,8 @@ class Topology:
             Binding(INTAKE_EXCHANGE, "application.received", ROUTING_QUEUE),
             Binding(INTAKE_EXCHANGE, "application.unroutable", UNROUTABLE_QUEUE),
             Binding(EVENTS_EXCHANGE, "#", STATUS_QUEUE),
+            # the e-Akte's PDF/A rendering of each filed application (casefile.renderings)
+            Binding(EVENTS_EXCHANGE, "application.filed", RENDERING_QUEUE),
         ]
     )
     authority_ids: set[str] = field(default_factory=set)

@@ -173,14 +173,26 @@ class Settings(BaseSettings):
     xdomea_format_codes: dict[str, str] = Field(
         default_factory=dict,
         description=(
-            "File-format codes (xdomea code list `dateiformat`) by file extension, as JSON, "
-            'e.g. `{"xml": "…", "json": "…"}`; they extend and override the built-in ones '
-            "(`pdf`, `txt`). An export with a file whose format has no code is refused."
+            'Extra file-format codes by file extension, as JSON, e.g. `{"p7s": "100"}`. '
+            "The xdomea code list Dateiformat 1.0 is built in (PDF/A 044, PDF 018, XML 030, "
+            "HTML 008, TXT 045, 100 Sonstiges for JSON and what the list lacks); a code given "
+            "here must be one of that list, or the processes refuse to start."
         ),
     )
-    xdomea_format_list_version: str = Field(
-        default="2.0",
-        description="Version of the `dateiformat` code list the format codes come from.",
+    pdf_renderings: bool = Field(
+        default=True,
+        description=(
+            "Render every filed application as PDF/A (worker `renderer`). Off: the worker "
+            "acknowledges the filings without rendering (for throughput comparisons)."
+        ),
+    )
+    bescheid_template_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Directory of Bescheid template files that replace the built-in ones by the same "
+            "relative name, e.g. `wohngeld-mietzuschuss/rechtsbehelfsbelehrung.txt` (see "
+            "`casefile/templates/bescheid/`)."
+        ),
     )
 
     intake_auth: Literal["required", "off"] = Field(

@@ -1,6 +1,7 @@
-"""Routing's published read of its directory, for the other contexts: which authorities exist
-and what each is called. A declared port (see the import-linter contracts in pyproject.toml):
-other contexts import this module, never routing's ORM models or repository."""
+"""Routing's published read of its directory, for the other contexts: which authorities exist,
+what each is called, and its address and contact data (letterheads). A declared port (see the
+import-linter contracts in pyproject.toml): other contexts import this module, never routing's
+ORM models or repository."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing import repository
+from routing.directory import AuthorityData
 from routing.models import Authority
 
 
@@ -25,3 +27,8 @@ async def authority_name(session: AsyncSession, authority_id: str) -> str | None
 async def authority_names(session: AsyncSession) -> dict[str, str]:
     """Every authority of the directory: id → name, ordered by id."""
     return await repository.authority_names(session)
+
+
+async def authority_contact(session: AsyncSession, authority_id: str) -> AuthorityData | None:
+    """Name, address and contact data as plain data (no ORM row), e.g. for a letterhead."""
+    return await repository.authority_contact(session, authority_id)

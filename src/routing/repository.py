@@ -198,6 +198,25 @@ async def authority_names(session: AsyncSession) -> dict[str, str]:
     return {row.id: row.name for row in rows}
 
 
+async def authority_contact(session: AsyncSession, authority_id: str) -> AuthorityData | None:
+    """An authority's name, address and contact data, as plain data (for letterheads)."""
+    row = await session.get(Authority, authority_id)
+    if row is None:
+        return None
+    return AuthorityData(
+        id=row.id,
+        name=row.name,
+        street=row.street,
+        house_number=row.house_number,
+        postcode=row.postcode,
+        city=row.city,
+        ars=row.ars,
+        phone=row.phone,
+        email=row.email,
+        url=row.url,
+    )
+
+
 async def all_responsibilities(session: AsyncSession) -> list[tuple[Responsibility, Authority]]:
     rows = await session.execute(
         select(Responsibility, Authority).join(

@@ -21,10 +21,6 @@ from tests.conftest import shared_dir
 
 T = TypeVar("T")
 
-# Test-only codes for the formats whose code the published list gives but this repository
-# does not carry (see archive.codelists); the XSD accepts any token here.
-TEST_FORMAT_CODES = {"xml": "test-xml", "json": "test-json"}
-
 
 @pytest.fixture(scope="session")
 def xdomea_dir() -> Path:
@@ -52,7 +48,7 @@ class ArchiveEnv:
                 self.source,
                 self.blobs,
                 self.schema,
-                FormatCodes(TEST_FORMAT_CODES, "2.0"),
+                FormatCodes(),
                 "Sächsisches Staatsarchiv",
             )
 

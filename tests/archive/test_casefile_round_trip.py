@@ -9,7 +9,6 @@ import zipfile
 from pathlib import Path
 
 import httpx
-import orjson
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
@@ -25,14 +24,12 @@ from casefile.models import Akte, AuditEntry, Dokument, Vorgang
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from intake.models import Application
-from tests.archive.conftest import TEST_FORMAT_CODES
 from tests.archive.support import appraisal_message, import_confirmation, write
 from tests.casefile.support import DRESDEN_ID, LEIPZIG_ID, PIPELINE, status_of
 from tests.conftest import stored_blobs
 from tests.routing.support import import_example, wait_for, workers
 
 AS_OF = "2100-01-01"
-FORMATS = {**TEST_FORMAT_CODES, "html": "test-html"}
 
 
 async def _filed(client: httpx.AsyncClient, receipts: list[dict[str, object]]) -> bool:
@@ -71,7 +68,6 @@ def cli(settings: Settings, xdomea_dir: Path, *args: str) -> Result:
         "EANTRAG_BLOB_URL": settings.effective_blob_url,
         "EANTRAG_DATA_DIR": str(settings.data_dir),
         "EANTRAG_XDOMEA_SCHEMA_DIR": str(xdomea_dir),
-        "EANTRAG_XDOMEA_FORMAT_CODES": orjson.dumps(FORMATS).decode(),
         "EANTRAG_LOG_LEVEL": "WARNING",
     }
     return CliRunner().invoke(app, ["archive", *args], env=env)
@@ -136,6 +132,21 @@ async def test_offer_appraise_export_confirm_leaves_nothing_of_archived_cases(
     assert appraised.exit_code == 0, appraised.output
     assert list(out.glob(f"{offer.head.process_id}_*.0505.zip"))
 
+    planned = await run_cli(
+        settings,
+        xdomea_dir,
+        "export",
+        "--authority",
+        DRESDEN_ID,
+        "--as-of",
+        AS_OF,
+        "--out",
+        str(out),
+        "--dry-run",
+    )
+    assert planned.exit_code == 0, planned.output
+    assert str(destroy.kennzeichen) in planned.output and "löschen" in planned.output
+    assert not list(out.glob("*.0503.zip")), "a dry run writes nothing"
     exported = await run_cli(
         settings,
         xdomea_dir,
@@ -146,6 +157,7 @@ async def test_offer_appraise_export_confirm_leaves_nothing_of_archived_cases(
         AS_OF,
         "--out",
         str(out),
+        "--yes",
     )
     assert exported.exit_code == 0, exported.output
     [package] = out.glob("*_Aussonderung.Aussonderung.0503.zip")
@@ -186,7 +198,16 @@ async def test_offer_appraise_export_confirm_leaves_nothing_of_archived_cases(
         tmp_path / "0506.xml",
         import_confirmation(offer.head.process_id, {take.id: "el_sta/2026/0815"}),
     )
-    confirmed = await run_cli(settings, xdomea_dir, "confirm", str(confirmation))
+    dry = await run_cli(settings, xdomea_dir, "confirm", str(confirmation), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert str(take.kennzeichen) in dry.output and "löschen" in dry.output
+    assert "nothing changed" in dry.output
+    asked = await run_cli(settings, xdomea_dir, "confirm", str(confirmation))
+    assert asked.exit_code == 1 and "--yes" in asked.output  # no answer: nothing deleted
+    async with runtime.db.sessionmaker() as session:
+        still = await session.scalar(select(Vorgang).where(Vorgang.akte_id == take.id))
+        assert still is not None and still.status == "closed"
+    confirmed = await run_cli(settings, xdomea_dir, "confirm", str(confirmation), "--yes")
     assert confirmed.exit_code == 0, confirmed.output
     assert "el_sta/2026/0815" in confirmed.output
 

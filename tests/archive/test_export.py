@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from archive.codelists import FormatCodes
 from archive.errors import ArchiveError, IntegrityError, SchemaUnavailable
 from archive.messages import read_object_list
 from archive.package import MANIFEST, verify_package
 from archive.schema import SchemaCheck
-from archive.service import ArchiveService
 from tests.archive.conftest import ArchiveEnv
 from tests.archive.support import BUILDING, DESTROY, WOHNGELD, example_case
 
@@ -135,12 +135,18 @@ async def test_a_blob_that_changed_stops_the_export(env: ArchiveEnv) -> None:
         assert [c.id for c in await service.due(akte.authority_id, AS_OF)] == [akte.id]
 
 
-async def test_a_format_without_code_is_refused_with_the_setting_to_fix_it(env: ArchiveEnv) -> None:
-    akte = env.source.add(await example_case(env.blobs, number=1))
-
-    async def export(service: ArchiveService) -> object:
-        service.formats.codes.pop("xml")
-        return await service.export(akte.authority_id, AS_OF, env.out)
-
-    with pytest.raises(ArchiveError, match="EANTRAG_XDOMEA_FORMAT_CODES"):
-        await env.run(export)
+async def test_a_format_the_list_lacks_is_sonstiges_and_a_wrong_code_is_refused() -> None:
+    codes = FormatCodes()
+    assert codes.list_version == "1.0"
+    assert [codes.code(n) for n in ("a.xml", "a.pdf", "a.html", "a.txt", "a.json", "a.p7s")] == [
+        "030",
+        "018",
+        "008",
+        "045",
+        "100",
+        "100",
+    ]
+    assert codes.code("bescheid-1.pdf", "PDF/A-2b") == "044"
+    assert FormatCodes({"p7s": "021"}).code("sig.p7s") == "021"
+    with pytest.raises(ArchiveError, match=r"Dateiformat 1\.0 \(urn:xoev-de:xdomea:codeliste"):
+        FormatCodes({"xml": "test-xml"})

@@ -15,11 +15,13 @@ import orjson
 import pytest
 from sqlalchemy import select, update
 
+from casefile import bescheid
 from casefile.models import Akte, ApiToken, Dokument, Vorgang
 from eantrag.db import utcnow
 from eantrag.models import InlineBlob, OutboxMessage
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
+from tests.casefile.pdfa_check import assert_pdfa
 from tests.casefile.support import (
     DRESDEN_ID,
     LEIPZIG_ID,
@@ -198,8 +200,11 @@ async def test_a_case_moves_through_its_lifecycle_and_the_citizen_is_told(
     body = decided.json()
     assert body["status"] == "decided" and body["outcome"] == "refused"
     decision = next(d for d in body["documents"] if d["kind"] == "decision")
-    html = (await call(client, "GET", decision["href"], {}, world.clerk)).text
-    assert "abgelehnt" in html and body["fileReference"] in html
+    assert decision["mediaType"] == "application/pdf" and decision["conformance"] == "PDF/A-2b"
+    pdf = (await call(client, "GET", decision["href"], {}, world.clerk)).content
+    text = assert_pdfa(pdf)
+    assert "abgelehnt" in text and body["fileReference"] in text
+    assert "Unterlagen fehlen" in text and "Erika Muster" in text
     closed = (await move({"to": "closed"})).json()
     assert closed["status"] == "closed" and closed["closedAt"]
     assert closed["akte"]["retentionEndsOn"] == f"{utcnow().year + 10}-12-31"
@@ -251,7 +256,7 @@ async def test_a_file_whose_retention_period_ended_cannot_be_reopened(
 
 
 async def test_an_uploaded_decision_can_be_the_decision(
-    client: httpx.AsyncClient, world: World
+    client: httpx.AsyncClient, runtime: Runtime, world: World
 ) -> None:
     url = f"/v1/cases/{world.own.id}"
     signed = b"%PDF-1.4 signed Bescheid"
@@ -283,6 +288,10 @@ async def test_an_uploaded_decision_can_be_the_decision(
     ]
     trail = (await call(client, "GET", f"{url}/audit", {}, world.clerk)).json()["entries"]
     assert trail[-1]["newValue"]["decisionDocument"]["id"] == document["id"]
+    async with runtime.db.sessionmaker() as session:  # what the citizen's status page offers
+        current = await bescheid.current_decision(session, world.own.application_id)
+        assert await bescheid.current_decision(session, uuid.uuid4()) is None
+    assert current is not None and str(current.id) == document["id"]
 
 
 async def corrupt(runtime: Runtime, settings: Settings, key: str) -> None:
