@@ -30,6 +30,7 @@ from eantrag.problems import (
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from eantrag.wiring import open_pipeline
+from fitconnect_destination.api import router as fitconnect_router
 from intake.api import router as intake_router
 from intake.api import schemas_router
 from intake.service import StatusTokens
@@ -118,6 +119,7 @@ def create_app(
     app.include_router(schemas_router)
     app.include_router(routing_router, responses=outage)
     app.include_router(casefile_router, responses=outage)
+    app.include_router(fitconnect_router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

@@ -15,6 +15,7 @@ from eantrag import __version__, heap, schema
 from eantrag.logs import configure_logging
 from eantrag.metrics import serve_metrics
 from eantrag.settings import Settings
+from fitconnect_destination.cli import fitconnect_app
 from routing.cli import directory_app
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(fileplan_app, name="fileplan")
 app.add_typer(archive_app, name="archive")
+app.add_typer(fitconnect_app, name="fitconnect")
 console = Console(stderr=True)
 
 

@@ -15,6 +15,7 @@ def import_all_models() -> None:
     import archive.models  # noqa: F401
     import casefile.models  # noqa: F401
     import eantrag.models  # noqa: F401
+    import fitconnect_destination.models  # noqa: F401
     import intake.models  # noqa: F401
     import routing.models  # noqa: F401
 

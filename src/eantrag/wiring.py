@@ -12,6 +12,7 @@ from eantrag.broker import DatabaseQueueBroker
 from eantrag.outbox import notify_relay
 from eantrag.runtime import Runtime, open_runtime
 from eantrag.settings import Settings
+from fitconnect_destination import consumers as fitconnect_consumers
 from intake import consumers as intake_consumers
 from intake import redrive as intake_redrive
 from routing import consumers as routing_consumers
@@ -20,7 +21,13 @@ from routing import service as routing_service
 
 async def open_pipeline(settings: Settings) -> Runtime:
     runtime = await open_runtime(settings)
-    for context in (intake_consumers, intake_redrive, routing_consumers, casefile_consumers):
+    for context in (
+        intake_consumers,
+        intake_redrive,
+        routing_consumers,
+        casefile_consumers,
+        fitconnect_consumers,
+    ):
         runtime.workers.update(context.workers(runtime))
     return runtime
 

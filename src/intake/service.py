@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import mimetypes
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,7 @@ from eantrag.outbox import message_row, notify_relay, outbox_table
 from intake.errors import Conflict
 from intake.forms import FORMS
 from intake.models import Application, Attachment, StatusEvent
-from intake.receiving import ReceivedAttachment, Submission
+from intake.receiving import Limits, ReceivedAttachment, Submission, receive
 from intake.spool import Spool
 
 RECEIVED = "received"
@@ -93,6 +93,7 @@ async def accept(
     tokens: StatusTokens,
     submission: Submission,
     idempotency_key: str | None,
+    received_detail: dict[str, Any] | None = None,
 ) -> Receipt:
     """Store the original and attachments, then commit row, timeline and outbox event at once.
 
@@ -141,7 +142,7 @@ async def accept(
         "submission_metadata": submission.metadata,
     }
     try:
-        await db.group.insert([*blob_rows, *_rows(app, attachment_rows)])
+        await db.group.insert([*blob_rows, *_rows(app, attachment_rows, received_detail or {})])
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -153,6 +154,36 @@ async def accept(
         return replay
     notify_relay()
     return _receipt(app, tokens)
+
+
+async def submit(
+    db: Database,
+    blobs: TieredBlobStore,
+    tokens: StatusTokens,
+    limits: Limits,
+    body: bytes,
+    content_type: str,
+    idempotency_key: str | None,
+    *,
+    documents: Sequence[ReceivedAttachment] = (),
+    received_detail: dict[str, Any] | None = None,
+) -> Receipt:
+    """What `POST /v1/applications` does, for a caller holding the body as bytes (the
+    FIT-Connect destination): the same validation, receipt and outbox message.
+
+    `documents` are kept with the application beside its attachments (the decrypted FIT-Connect
+    metadata); `received_detail` goes into the first line of the citizen's timeline.
+    """
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield body
+
+    submission = await receive(chunks(), content_type, limits, content_length=len(body))
+    submission.attachments.extend(documents)
+    try:
+        return await accept(db, blobs, tokens, submission, idempotency_key, received_detail)
+    finally:
+        submission.close()
 
 
 async def _store(
@@ -188,7 +219,11 @@ async def _store(
     return keys, rows
 
 
-def _rows(app: dict[str, Any], attachments: list[tuple[ReceivedAttachment, str]]) -> list[Insert]:
+def _rows(
+    app: dict[str, Any],
+    attachments: list[tuple[ReceivedAttachment, str]],
+    received_detail: dict[str, Any],
+) -> list[Insert]:
     """The inserts of one accepted application, parents first."""
     rows: list[Insert] = [(table_of(Application), app)]
     for attachment, key in attachments:
@@ -217,7 +252,7 @@ def _rows(app: dict[str, Any], attachments: list[tuple[ReceivedAttachment, str]]
                 "application_id": app["id"],
                 "at": app["received_at"],
                 "status": RECEIVED,
-                "detail": {},
+                "detail": received_detail,
             },
         )
     )

@@ -1,0 +1,60 @@
+"""Queries of the destination's table."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eantrag.db import column_values, utcnow
+from fitconnect_destination.client import SubmissionRef
+from fitconnect_destination.models import FETCHED, ReceivedSubmission
+
+
+async def seen(session: AsyncSession, ref: SubmissionRef) -> dict[str, Any]:
+    """The submission's row, inserted as `fetched` the first time it is seen."""
+    dialect = session.bind.dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = utcnow()
+    await session.execute(
+        insert(ReceivedSubmission)
+        .values(
+            submission_id=ref.submission_id,
+            case_id=ref.case_id,
+            destination_id=ref.destination_id,
+            state=FETCHED,
+            send_attempts=0,
+            first_seen_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["submission_id"])
+    )
+    row = await session.get(ReceivedSubmission, ref.submission_id, populate_existing=True)
+    assert row is not None
+    return column_values(row)
+
+
+async def get(session: AsyncSession, submission_id: str) -> dict[str, Any] | None:
+    row = await session.get(ReceivedSubmission, submission_id, populate_existing=True)
+    return None if row is None else column_values(row)
+
+
+async def set_values(session: AsyncSession, submission_id: str, **values: Any) -> None:
+    await session.execute(
+        update(ReceivedSubmission)
+        .where(ReceivedSubmission.submission_id == submission_id)
+        .values(updated_at=utcnow(), **values)
+    )
+
+
+async def by_application(
+    session: AsyncSession, application_id: uuid.UUID
+) -> dict[str, Any] | None:
+    row = await session.scalar(
+        select(ReceivedSubmission).where(ReceivedSubmission.application_id == application_id)
+    )
+    return None if row is None else column_values(row)
