@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from eantrag.db import column_values, utcnow
 from fitconnect_destination.client import SubmissionRef
-from fitconnect_destination.models import FETCHED, ReceivedSubmission
+from fitconnect_destination.models import FETCHED, FILED, REJECTED, ReceivedSubmission
 
 
 async def seen(session: AsyncSession, ref: SubmissionRef) -> dict[str, Any]:
@@ -58,3 +58,19 @@ async def by_application(
         select(ReceivedSubmission).where(ReceivedSubmission.application_id == application_id)
     )
     return None if row is None else column_values(row)
+
+
+async def unanswered(session: AsyncSession, destination_id: str) -> list[SubmissionRef]:
+    """Decided but not yet answered: the Zustelldienst may no longer list these (a reply that
+    was lost after the event arrived), so they are taken from here."""
+    rows = await session.execute(
+        select(
+            ReceivedSubmission.submission_id,
+            ReceivedSubmission.case_id,
+            ReceivedSubmission.destination_id,
+        ).where(
+            ReceivedSubmission.destination_id == destination_id,
+            ReceivedSubmission.state.in_([FILED, REJECTED]),
+        )
+    )
+    return [SubmissionRef(*row) for row in rows]

@@ -362,11 +362,16 @@ async def handle(dest: Destination, ref: SubmissionRef) -> None:
 async def receive_pending(dest: Destination) -> int:
     """One pass: every submission waiting for this destination. Returns how many were handled;
     one that fails transiently is left for the next pass without holding up the others."""
-    refs = [ref async for ref in dest.api.submissions(dest.destination_id)]
+    async with dest.db.transaction() as session:
+        refs = await repository.unanswered(session, dest.destination_id)
+    pending = {ref.submission_id for ref in refs}
+    refs += [
+        ref
+        async for ref in dest.api.submissions(dest.destination_id)
+        if ref.destination_id == dest.destination_id and ref.submission_id not in pending
+    ]
     handled = 0
     for ref in refs:
-        if ref.destination_id != dest.destination_id:
-            continue
         try:
             await handle(dest, ref)
             handled += 1
