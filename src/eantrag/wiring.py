@@ -8,11 +8,13 @@ from dataclasses import dataclass
 import orjson
 
 from casefile import consumers as casefile_consumers
+from casefile import references as casefile_references
 from eantrag.broker import DatabaseQueueBroker
 from eantrag.outbox import notify_relay
 from eantrag.runtime import Runtime, open_runtime
 from eantrag.settings import Settings
 from fitconnect_destination import consumers as fitconnect_consumers
+from fitconnect_destination import repository as fitconnect_repository
 from intake import consumers as intake_consumers
 from intake import redrive as intake_redrive
 from routing import consumers as routing_consumers
@@ -20,6 +22,7 @@ from routing import service as routing_service
 
 
 async def open_pipeline(settings: Settings) -> Runtime:
+    casefile_references.register("fitconnect", fitconnect_repository.known_as)
     runtime = await open_runtime(settings)
     for context in (
         intake_consumers,

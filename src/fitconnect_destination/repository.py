@@ -74,3 +74,11 @@ async def unanswered(session: AsyncSession, destination_id: str) -> list[Submiss
         )
     )
     return [SubmissionRef(*row) for row in rows]
+
+
+async def known_as(session: AsyncSession, application_id: uuid.UUID) -> dict[str, Any] | None:
+    """The submission and case ids an application came with (for the clerk's case detail)."""
+    row = await by_application(session, application_id)
+    if row is None:
+        return None
+    return {"submissionId": row["submission_id"], "caseId": row["case_id"]}
