@@ -45,9 +45,7 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_fitconnect_submissions_case_id"), "fitconnect_submissions", ["case_id"]
     )
-    op.create_index(
-        op.f("ix_fitconnect_submissions_state"), "fitconnect_submissions", ["state"]
-    )
+    op.create_index(op.f("ix_fitconnect_submissions_state"), "fitconnect_submissions", ["state"])
 
 
 def downgrade() -> None:

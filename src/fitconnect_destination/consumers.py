@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import structlog
 
@@ -75,10 +76,8 @@ def workers(runtime: Runtime) -> dict[str, Worker]:
                     log.warning("fitconnect.unreachable", error=str(exc)[:300])
                 except Exception:
                     log.exception("fitconnect.pass_failed")
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=interval)
-                except TimeoutError:
-                    pass
         finally:
             _wakers.discard(wake)
             await dest.api.close()

@@ -93,7 +93,8 @@ async def submit_through_standin(
     )
     base = runtime.settings.public_base_url.rstrip("/")
     application_id = row["application_id"]
+    token = tokens.issue(application_id)
     return {
         "applicationId": str(application_id),
-        "statusUrl": f"{base}/v1/applications/{application_id}?token={tokens.issue(application_id)}",
+        "statusUrl": f"{base}/v1/applications/{application_id}?token={token}",
     }

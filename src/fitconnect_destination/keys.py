@@ -121,7 +121,6 @@ def public_jwk(key_set: dict[str, Any], op: str) -> dict[str, Any]:
     """The public key of a (public or private) JWK Set with the given operation."""
     for entry in key_set["keys"]:
         if op in _ops(entry) or PUBLIC_OPS.get(op) in set(entry.get("key_ops") or []):
-            return jwk.JWK(**entry).export_public(as_dict=True) | {
-                "key_ops": [PUBLIC_OPS.get(op, op)]
-            }
+            public: dict[str, Any] = jwk.JWK(**entry).export_public(as_dict=True)
+            return public | {"key_ops": [PUBLIC_OPS.get(op, op)]}
     raise KeyFileError(f"no key with key_ops {op}")

@@ -17,8 +17,7 @@ from fitconnect_destination.models import FETCHED, FILED, REJECTED, ReceivedSubm
 
 async def seen(session: AsyncSession, ref: SubmissionRef) -> dict[str, Any]:
     """The submission's row, inserted as `fetched` the first time it is seen."""
-    dialect = session.bind.dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
     await session.execute(
         insert(ReceivedSubmission)
@@ -51,9 +50,7 @@ async def set_values(session: AsyncSession, submission_id: str, **values: Any) -
     )
 
 
-async def by_application(
-    session: AsyncSession, application_id: uuid.UUID
-) -> dict[str, Any] | None:
+async def by_application(session: AsyncSession, application_id: uuid.UUID) -> dict[str, Any] | None:
     row = await session.scalar(
         select(ReceivedSubmission).where(ReceivedSubmission.application_id == application_id)
     )

@@ -27,6 +27,7 @@ from jsonschema import Draft202012Validator
 
 from eantrag.blobs import TieredBlobStore
 from eantrag.db import Database, utcnow
+from eantrag.problems import ProblemError
 from fitconnect_destination import jose, repository
 from fitconnect_destination.client import Refused, SubmissionApi, SubmissionRef
 from fitconnect_destination.keys import DestinationKeys
@@ -118,7 +119,8 @@ def _hash_problem(announced: Any, content: bytes, instance: str) -> Problem | No
         return Problem("hash-mismatch", "no SHA-512 hash announced in the metadata", instance)
     if str(announced.get("content", "")).lower() != hashlib.sha512(content).hexdigest():
         return Problem(
-            "hash-mismatch", "the SHA-512 of the decrypted content differs from the metadata",
+            "hash-mismatch",
+            "the SHA-512 of the decrypted content differs from the metadata",
             instance,
         )
     return None
@@ -127,9 +129,7 @@ def _hash_problem(announced: Any, content: bytes, instance: str) -> Problem | No
 async def open_submission(dest: Destination, ref: SubmissionRef) -> Opened:
     """Fetch, decrypt and check a submission; `Rejected` names every problem found."""
     submission = await dest.api.submission(ref.submission_id)
-    decrypted = _decrypt(
-        submission.get("encryptedMetadata"), dest.keys, METADATA_LIMIT, "metadata"
-    )
+    decrypted = _decrypt(submission.get("encryptedMetadata"), dest.keys, METADATA_LIMIT, "metadata")
     try:
         metadata = orjson.loads(decrypted.plaintext)
     except orjson.JSONDecodeError as exc:
@@ -193,12 +193,10 @@ async def open_submission(dest: Destination, ref: SubmissionRef) -> Opened:
     if problems:
         raise Rejected(problems)
     media_type = str((data_meta.get("submissionSchema") or {}).get("mimeType") or "")
-    return Opened(
-        decrypted.plaintext, metadata, data.plaintext, media_type, attachments, tags
-    )
+    return Opened(decrypted.plaintext, metadata, data.plaintext, media_type, attachments, tags)
 
 
-def _intake_problems(exc: intake_errors.ProblemError) -> list[Problem]:
+def _intake_problems(exc: ProblemError) -> list[Problem]:
     """Intake's refusal, as the problems of a reject event."""
     if isinstance(exc, intake_errors.TooLarge):
         reason = "too-large"
@@ -252,7 +250,7 @@ async def file(dest: Destination, ref: SubmissionRef, opened: Opened) -> Receipt
                 "fitconnect": {"submissionId": ref.submission_id, "caseId": ref.case_id}
             },
         )
-    except intake_errors.ProblemError as exc:
+    except ProblemError as exc:
         document.close()
         raise Rejected(_intake_problems(exc)) from None
 
@@ -281,7 +279,10 @@ async def decide(dest: Destination, ref: SubmissionRef) -> dict[str, Any]:
             problems=[f"{p['instance']}: {p['type']}" for p in problems],
         )
         values: dict[str, Any] = {
-            "state": REJECTED, "event": event, "event_jti": str(jti), "problems": problems
+            "state": REJECTED,
+            "event": event,
+            "event_jti": str(jti),
+            "problems": problems,
         }
     else:
         event = jose.security_event(

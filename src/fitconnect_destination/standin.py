@@ -285,7 +285,9 @@ def create_app(state: StandIn) -> FastAPI:
     @app.get("/v1/destinations/{destination_id}/keys/{kid}")
     async def get_key(destination_id: str, kid: str) -> Response:
         destination = state.destinations.get(destination_id)
-        keys = [k for k in (destination.public_keys["keys"] if destination else []) if k["kid"] == kid]
+        keys = [
+            k for k in (destination.public_keys["keys"] if destination else []) if k["kid"] == kid
+        ]
         if not keys:
             return _problem(404, "Not Found", "key not found")
         return JSONResponse(keys[0])

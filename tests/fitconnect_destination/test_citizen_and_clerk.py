@@ -51,7 +51,9 @@ async def test_the_timeline_and_the_case_detail_name_the_submission_and_its_case
     assert detail["references"] == {
         "fitconnect": {"submissionId": submission_id, "caseId": case_id}
     }
-    (metadata_doc,) = [d for d in detail["documents"] if d["filename"] == "fitconnect-metadata.json"]
+    (metadata_doc,) = [
+        d for d in detail["documents"] if d["filename"] == "fitconnect-metadata.json"
+    ]
     content = await client.get(metadata_doc["href"], headers=bearer(token))
     assert content.status_code == 200
     metadata = orjson.loads(content.content)

@@ -59,7 +59,8 @@ async def until(condition: Callable[[], Awaitable[bool]], what: str, log: Path) 
         if await condition():
             return
         await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; worker log:\n{log.read_text()[-3000:]}")
+    tail = (await asyncio.to_thread(log.read_text))[-3000:]
+    raise AssertionError(f"timed out waiting for {what}; worker log:\n{tail}")
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -112,7 +113,9 @@ async def test_a_worker_killed_before_its_answer_was_confirmed_answers_exactly_o
 
     assert len(state.events[case_id]) == 1
     claims = state.decoded_events(case_id)[0]
-    assert list(claims["events"]) == ["https://schema.fitko.de/fit-connect/events/accept-submission"]
+    assert list(claims["events"]) == [
+        "https://schema.fitko.de/fit-connect/events/accept-submission"
+    ]
     # after-record: the event arrived before the kill, so the restart only looks it up.
     assert state.event_posts == (1 if reply_lost == "after-record" else 2)
     async with db.sessionmaker() as session:

@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from joserfc import jwe as joserfc_jwe
 from joserfc import jws as joserfc_jws
 from joserfc.jwk import RSAKey
 from jwcrypto import jwe as jwcrypto_jwe
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from jwcrypto import jwk
 from sqlalchemy import func, select
 
@@ -25,7 +25,7 @@ from fitconnect_destination import jose, repository
 from fitconnect_destination.client import SubmissionRef
 from fitconnect_destination.models import ANSWERED
 from fitconnect_destination.problems import FITKO, OURS
-from fitconnect_destination.sender import encrypt_submission, send
+from fitconnect_destination.sender import send
 from fitconnect_destination.service import Destination, handle, receive_pending
 from fitconnect_destination.standin import StoredSubmission
 from intake.fitconnect import OutgoingAttachment, metadata_for
@@ -117,17 +117,13 @@ async def test_a_submission_from_the_sending_tool_is_filed_and_accepted(
         data, *_ = wohngeld_submission()
         assert app.sha512 == hashlib.sha512(data).hexdigest()
         kept = (
-            await session.scalars(
-                select(Attachment).where(Attachment.application_id == app.id)
-            )
+            await session.scalars(select(Attachment).where(Attachment.application_id == app.id))
         ).all()
         metadata_doc = [a for a in kept if a.purpose == "metadata"]
         assert len(metadata_doc) == 1
         assert len(kept) == len(stored.attachments) + 1
         timeline = (
-            await session.scalars(
-                select(StatusEvent).where(StatusEvent.application_id == app.id)
-            )
+            await session.scalars(select(StatusEvent).where(StatusEvent.application_id == app.id))
         ).all()
         assert timeline[0].detail == {
             "fitconnect": {"submissionId": submission_id, "caseId": case_id}
@@ -264,7 +260,11 @@ async def test_a_broken_submission_is_rejected_and_nothing_is_filed(
     data, attachments, metadata = dog_parts()
     public = public_key(destination_keys, "unwrapKey")
     stored = put(
-        zustelldienst, jwcrypto_encrypt, public, data=data, metadata=metadata,
+        zustelldienst,
+        jwcrypto_encrypt,
+        public,
+        data=data,
+        metadata=metadata,
         attachments=attachments,
     )
     expected: tuple[str, str]
@@ -323,7 +323,7 @@ def _deflate_zeros(size: int) -> bytes:
 async def test_a_transient_outage_is_retried_and_the_event_is_sent_once(
     runtime: Runtime, destination: Destination, zustelldienst: Zustelldienst
 ) -> None:
-    submission_id, case_id = await send_wohngeld(zustelldienst)
+    _submission_id, case_id = await send_wohngeld(zustelldienst)
     zustelldienst.state.fail_event_posts = 2
 
     await receive_pending(destination)

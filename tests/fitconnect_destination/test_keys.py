@@ -39,7 +39,9 @@ def test_keys_create_writes_the_private_set_for_the_owner_only_and_prints_the_pu
 
 
 @pytest.fixture
-def rollover(tmp_path: Path, destination_keys: KeyFiles, other_keys: KeyFiles) -> keys.DestinationKeys:
+def rollover(
+    tmp_path: Path, destination_keys: KeyFiles, other_keys: KeyFiles
+) -> keys.DestinationKeys:
     """The new key (destination_keys) and the old one still configured (other_keys)."""
     old = [k for k in other_keys.private["keys"] if "unwrapKey" in k["key_ops"]]
     combined = {"keys": [*destination_keys.private["keys"], *old]}
