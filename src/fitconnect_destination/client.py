@@ -49,12 +49,14 @@ class SubmissionApi:
         client_secret: str,
         *,
         http: httpx.AsyncClient | None = None,
+        page_size: int = PAGE_SIZE,
     ) -> None:
         self._base = base_url.rstrip("/")
         self._token_url = token_url
         self._client_id = client_id
         self._client_secret = client_secret
         self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+        self._page_size = page_size
         self._token: str | None = None
         self._expires_at = 0.0
 
@@ -117,7 +119,11 @@ class SubmissionApi:
                 await self._request(
                     "GET",
                     "/v1/submissions",
-                    params={"destinationId": destination_id, "limit": PAGE_SIZE, "offset": offset},
+                    params={
+                        "destinationId": destination_id,
+                        "limit": self._page_size,
+                        "offset": offset,
+                    },
                 )
             ).json()
             items = page.get("submissions") or []

@@ -347,3 +347,30 @@ async def test_an_expired_token_is_renewed(
 
     assert await receive_pending(destination) == 1
     assert zustelldienst.state.tokens_issued == issued + 1
+
+
+async def test_the_list_is_read_page_by_page(
+    runtime: Runtime,
+    destination: Destination,
+    zustelldienst: Zustelldienst,
+    destination_keys: KeyFiles,
+) -> None:
+    destination.api._page_size = 2
+    data, attachments, metadata = dog_parts()
+    public = public_key(destination_keys, "unwrapKey")
+    for _ in range(5):
+        put(
+            zustelldienst,
+            jwcrypto_encrypt,
+            public,
+            data=data,
+            metadata=metadata,
+            attachments=attachments,
+        )
+    listed = [ref async for ref in destination.api.submissions(zustelldienst.destination_id)]
+    assert len({ref.submission_id for ref in listed}) == 5
+
+    assert await receive_pending(destination) == 5
+    assert await applications(runtime) == 5
+    assert all(len(log) == 1 for log in zustelldienst.state.events.values())
+    assert len(zustelldienst.state.events) == 5
