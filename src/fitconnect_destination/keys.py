@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import structlog
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from jwcrypto import jwk
+
+log = structlog.get_logger(__name__)
 
 RSA_BITS = 4096
 ENCRYPTION_ALG = "RSA-OAEP-256"
@@ -66,6 +69,8 @@ def _ops(key: dict[str, Any]) -> set[str]:
 def load(path: Path) -> DestinationKeys:
     """Read the private JWK Set; keys are told apart by `key_ops` (or `use`)."""
     try:
+        if path.stat().st_mode & 0o077:
+            log.warning("fitconnect.keys_readable_by_others", path=str(path))
         document = json.loads(path.read_text())
         entries = document["keys"]
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -14,6 +14,7 @@ Every step that must not happen twice is behind a committed state (see `models`)
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from dataclasses import dataclass, field
@@ -103,11 +104,13 @@ def check_metadata(metadata: dict[str, Any]) -> None:
         )
 
 
-def _decrypt(token: Any, keys: DestinationKeys, limit: int, instance: str) -> jose.Decrypted:
+async def _decrypt(token: Any, keys: DestinationKeys, limit: int, instance: str) -> jose.Decrypted:
+    """Decrypt in a thread: RSA, AES-GCM and inflating 64 MB would hold up the event loop
+    (and with it the API of `eantrag serve`) for a noticeable time."""
     if not isinstance(token, str):
         raise Rejected([Problem("encryption-issue", "no JWE", instance)])
     try:
-        return jose.decrypt(token, keys, limit)
+        return await asyncio.to_thread(jose.decrypt, token, keys, limit)
     except jose.TooLarge as exc:
         raise Rejected([Problem("too-large", str(exc), instance)]) from None
     except jose.DecryptionError as exc:
@@ -129,7 +132,9 @@ def _hash_problem(announced: Any, content: bytes, instance: str) -> Problem | No
 async def open_submission(dest: Destination, ref: SubmissionRef) -> Opened:
     """Fetch, decrypt and check a submission; `Rejected` names every problem found."""
     submission = await dest.api.submission(ref.submission_id)
-    decrypted = _decrypt(submission.get("encryptedMetadata"), dest.keys, METADATA_LIMIT, "metadata")
+    decrypted = await _decrypt(
+        submission.get("encryptedMetadata"), dest.keys, METADATA_LIMIT, "metadata"
+    )
     try:
         metadata = orjson.loads(decrypted.plaintext)
     except orjson.JSONDecodeError as exc:
@@ -155,7 +160,7 @@ async def open_submission(dest: Destination, ref: SubmissionRef) -> Opened:
     data_meta = content.get("data")
     if data_meta is None or submission.get("encryptedData") is None:
         raise Rejected([Problem("syntax-violation", "the submission carries no data", "data")])
-    data = _decrypt(submission["encryptedData"], dest.keys, dest.limits.max_body, "data")
+    data = await _decrypt(submission["encryptedData"], dest.keys, dest.limits.max_body, "data")
     tags["data"] = data.authentication_tag
     problems = [p for p in [_hash_problem(data_meta.get("hash"), data.plaintext, "data")] if p]
 
@@ -177,7 +182,7 @@ async def open_submission(dest: Destination, ref: SubmissionRef) -> Opened:
     for attachment_id, meta in announced.items():
         instance = f"attachment:{attachment_id}"
         token = await dest.api.attachment(ref.submission_id, attachment_id)
-        opened = _decrypt(token, dest.keys, dest.limits.attachment_max, instance)
+        opened = await _decrypt(token, dest.keys, dest.limits.attachment_max, instance)
         tags["attachments"][attachment_id] = opened.authentication_tag
         problem = _hash_problem(meta.get("hash"), opened.plaintext, instance)
         if problem:
@@ -251,8 +256,9 @@ async def file(dest: Destination, ref: SubmissionRef, opened: Opened) -> Receipt
             },
         )
     except ProblemError as exc:
-        document.close()
         raise Rejected(_intake_problems(exc)) from None
+    finally:
+        document.close()
 
 
 async def decide(dest: Destination, ref: SubmissionRef) -> dict[str, Any]:
