@@ -119,3 +119,9 @@ async def test_callbacks_are_refused_when_no_secret_is_configured(
 ) -> None:
     response = await post(client, BODY, signed(BODY))
     assert response.status_code == 404
+
+
+async def test_without_settings_there_is_no_fitconnect_worker(runtime: Runtime) -> None:
+    assert not runtime.settings.fitconnect_enabled
+    assert consumers.workers(runtime) == {}
+    assert "fitconnect" not in runtime.workers

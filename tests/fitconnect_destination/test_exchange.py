@@ -26,7 +26,13 @@ from fitconnect_destination.client import SubmissionRef
 from fitconnect_destination.models import ANSWERED
 from fitconnect_destination.problems import FITKO, OURS
 from fitconnect_destination.sender import send
-from fitconnect_destination.service import Destination, handle, receive_pending
+from fitconnect_destination.service import (
+    Destination,
+    file,
+    handle,
+    open_submission,
+    receive_pending,
+)
 from fitconnect_destination.standin import StoredSubmission
 from intake.fitconnect import OutgoingAttachment, metadata_for
 from intake.forms import FORMS
@@ -374,3 +380,25 @@ async def test_the_list_is_read_page_by_page(
     assert await applications(runtime) == 5
     assert all(len(log) == 1 for log in zustelldienst.state.events.values())
     assert len(zustelldienst.state.events) == 5
+
+
+async def test_a_crash_after_filing_but_before_recording_it_files_nothing_twice(
+    runtime: Runtime, destination: Destination, zustelldienst: Zustelldienst
+) -> None:
+    """The state a process killed right after intake's commit leaves: the application exists,
+    the row still says `fetched`. The next pass decides again and gets the same receipt."""
+    submission_id, case_id = await send_wohngeld(zustelldienst)
+    ref = SubmissionRef(submission_id, case_id, zustelldienst.destination_id)
+    async with runtime.db.transaction() as session:
+        await repository.seen(session, ref)
+    first = await file(destination, ref, await open_submission(destination, ref))
+    assert await applications(runtime) == 1
+
+    await receive_pending(destination)
+
+    async with runtime.db.sessionmaker() as session:
+        row = await repository.get(session, submission_id)
+    assert row is not None and row["state"] == ANSWERED
+    assert row["application_id"] == first.application_id
+    assert await applications(runtime) == 1
+    assert len(zustelldienst.state.events[case_id]) == 1
