@@ -11,7 +11,7 @@ from eantrag.runtime import Runtime, Worker
 from fitconnect_destination import keys
 from fitconnect_destination.client import SubmissionApi, Transient
 from fitconnect_destination.service import Destination, receive_pending
-from intake.receiving import Limits
+from intake import service as intake_service
 from intake.service import StatusTokens
 
 log = structlog.get_logger(__name__)
@@ -23,16 +23,6 @@ def wake_receivers() -> None:
     """Wake the receivers of this process (a valid callback); others find out by polling."""
     for event in _wakers:
         event.set()
-
-
-def limits(runtime: Runtime) -> Limits:
-    settings = runtime.settings
-    return Limits(
-        max_body=settings.max_body_bytes,
-        attachment_max=settings.attachment_max_bytes,
-        spool_memory=settings.spool_memory_bytes,
-        form_caps=settings.form_max_bytes,
-    )
 
 
 async def open_destination(runtime: Runtime) -> Destination:
@@ -51,7 +41,7 @@ async def open_destination(runtime: Runtime) -> Destination:
         db=runtime.db,
         blobs=runtime.blobs,
         tokens=StatusTokens(await runtime.secret("status-token")),
-        limits=limits(runtime),
+        limits=intake_service.limits(settings),
     )
 
 

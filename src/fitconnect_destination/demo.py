@@ -20,10 +20,10 @@ from rich.console import Console
 from eantrag.runtime import Runtime
 from fitconnect_destination import keys, repository
 from fitconnect_destination.client import SubmissionApi
-from fitconnect_destination.consumers import limits
 from fitconnect_destination.sender import send
 from fitconnect_destination.service import Destination, receive_pending
 from fitconnect_destination.standin import RegisteredDestination, StandIn, running
+from intake import service as intake_service
 from intake.fitconnect import OutgoingAttachment
 from intake.forms import FormSpec
 from intake.service import StatusTokens
@@ -72,7 +72,7 @@ async def submit_through_standin(
                 db=runtime.db,
                 blobs=runtime.blobs,
                 tokens=tokens,
-                limits=limits(runtime),
+                limits=intake_service.limits(runtime.settings),
             )
             try:
                 await receive_pending(dest)

@@ -264,42 +264,24 @@ async def file(dest: Destination, ref: SubmissionRef, opened: Opened) -> Receipt
 async def decide(dest: Destination, ref: SubmissionRef) -> dict[str, Any]:
     """Open, check and file the submission; store the signed answer. Returns the row."""
     jti = uuid.uuid4()
+    values: dict[str, Any] = {"event_jti": str(jti)}
+    payload: dict[str, Any]
     try:
         opened = await open_submission(dest, ref)
         receipt = await file(dest, ref, opened)
     except Rejected as rejected:
         problems = [p.as_dict() for p in rejected.problems]
-        event = jose.security_event(
-            dest.keys,
-            issuer=dest.destination_id,
-            submission_id=ref.submission_id,
-            case_id=ref.case_id,
-            event=jose.REJECT,
-            payload={"problems": problems},
-            jti=jti,
-        )
+        event, payload = jose.REJECT, {"problems": problems}
+        values |= {"state": REJECTED, "problems": problems}
         log.warning(
             "fitconnect.rejected",
             submission_id=ref.submission_id,
             case_id=ref.case_id,
             problems=[f"{p['instance']}: {p['type']}" for p in problems],
         )
-        values: dict[str, Any] = {
-            "state": REJECTED,
-            "event": event,
-            "event_jti": str(jti),
-            "problems": problems,
-        }
     else:
-        event = jose.security_event(
-            dest.keys,
-            issuer=dest.destination_id,
-            submission_id=ref.submission_id,
-            case_id=ref.case_id,
-            event=jose.ACCEPT,
-            payload={"authenticationTags": opened.tags},
-            jti=jti,
-        )
+        event, payload = jose.ACCEPT, {"authenticationTags": opened.tags}
+        values |= {"state": FILED, "application_id": receipt.application_id}
         log.info(
             "fitconnect.filed",
             submission_id=ref.submission_id,
@@ -307,12 +289,15 @@ async def decide(dest: Destination, ref: SubmissionRef) -> dict[str, Any]:
             application_id=str(receipt.application_id),
             replayed=receipt.replayed,
         )
-        values = {
-            "state": FILED,
-            "event": event,
-            "event_jti": str(jti),
-            "application_id": receipt.application_id,
-        }
+    values["event"] = jose.security_event(
+        dest.keys,
+        issuer=dest.destination_id,
+        submission_id=ref.submission_id,
+        case_id=ref.case_id,
+        event=event,
+        payload=payload,
+        jti=jti,
+    )
     async with dest.db.transaction() as session:
         await repository.set_values(session, ref.submission_id, **values)
         row = await repository.get(session, ref.submission_id)

@@ -22,13 +22,13 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import httpx
 import uvicorn
-from fastapi import FastAPI, Form, Header, Query, Request
+from fastapi import FastAPI, Form, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from jwcrypto import jwk, jws
 
@@ -131,11 +131,17 @@ def _problem(status: int, title: str, detail: str) -> JSONResponse:
 def create_app(state: StandIn) -> FastAPI:
     app = FastAPI(title="FIT-Connect Zustelldienst (development stand-in)")
 
-    def authorised(authorization: str | None) -> bool:
-        if not authorization or not authorization.startswith("Bearer "):
-            return False
-        expires = state.tokens.get(authorization[7:])
-        return expires is not None and expires > time.time()
+    @app.middleware("http")
+    async def bearer_token(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Every call but the token endpoint and the public destination data needs a token."""
+        public = request.url.path == "/token" or request.url.path.startswith("/v1/destinations/")
+        authorization = request.headers.get("authorization", "")
+        expires = state.tokens.get(authorization.removeprefix("Bearer "))
+        if not public and (expires is None or expires < time.time()):
+            return _problem(401, "Unauthorized", "no valid access token")
+        return await call_next(request)
 
     @app.post("/token")
     async def token(
@@ -160,10 +166,7 @@ def create_app(state: StandIn) -> FastAPI:
         destination_id: Annotated[str, Query(alias="destinationId")],
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
-        authorization: Annotated[str | None, Header()] = None,
     ) -> Response:
-        if not authorised(authorization):
-            return _problem(401, "Unauthorized", "no valid access token")
         ready = [
             s
             for s in state.submissions.values()
@@ -187,11 +190,7 @@ def create_app(state: StandIn) -> FastAPI:
         )
 
     @app.get("/v1/submissions/{submission_id}")
-    async def get_submission(
-        submission_id: str, authorization: Annotated[str | None, Header()] = None
-    ) -> Response:
-        if not authorised(authorization):
-            return _problem(401, "Unauthorized", "no valid access token")
+    async def get_submission(submission_id: str) -> Response:
         stored = state.submissions.get(submission_id)
         if stored is None or stored.state != SUBMITTED:
             return _problem(404, "Not Found", "submission not found or not submitted")
@@ -211,21 +210,14 @@ def create_app(state: StandIn) -> FastAPI:
     async def get_attachment(
         submission_id: str,
         attachment_id: str,
-        authorization: Annotated[str | None, Header()] = None,
     ) -> Response:
-        if not authorised(authorization):
-            return _problem(401, "Unauthorized", "no valid access token")
         stored = state.submissions.get(submission_id)
         if stored is None or stored.state != SUBMITTED or attachment_id not in stored.attachments:
             return _problem(404, "Not Found", "attachment not found")
         return PlainTextResponse(stored.attachments[attachment_id], media_type="application/jose")
 
     @app.post("/v1/cases/{case_id}/events")
-    async def post_event(
-        case_id: str, request: Request, authorization: Annotated[str | None, Header()] = None
-    ) -> Response:
-        if not authorised(authorization):
-            return _problem(401, "Unauthorized", "no valid access token")
+    async def post_event(case_id: str, request: Request) -> Response:
         state.event_posts += 1
         if state.fail_event_posts > 0:
             state.fail_event_posts -= 1
@@ -255,10 +247,7 @@ def create_app(state: StandIn) -> FastAPI:
         case_id: str,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
-        authorization: Annotated[str | None, Header()] = None,
     ) -> Response:
-        if not authorised(authorization):
-            return _problem(401, "Unauthorized", "no valid access token")
         log = state.events.get(case_id, [])
         page = log[offset : offset + limit]
         return JSONResponse(
@@ -293,11 +282,7 @@ def create_app(state: StandIn) -> FastAPI:
         return JSONResponse(keys[0])
 
     @app.post("/v1/submissions")
-    async def create_submission(
-        request: Request, authorization: Annotated[str | None, Header()] = None
-    ) -> Response:
-        if not authorised(authorization):
-            return _problem(401, "Unauthorized", "no valid access token")
+    async def create_submission(request: Request) -> Response:
         body = await request.json()
         if body.get("destinationId") not in state.destinations:
             return _problem(404, "Not Found", "destination not found")
@@ -323,10 +308,7 @@ def create_app(state: StandIn) -> FastAPI:
         submission_id: str,
         attachment_id: str,
         request: Request,
-        authorization: Annotated[str | None, Header()] = None,
     ) -> Response:
-        if not authorised(authorization):
-            return _problem(401, "Unauthorized", "no valid access token")
         stored = state.submissions.get(submission_id)
         if stored is None:
             return _problem(404, "Not Found", "submission not found")
@@ -336,11 +318,7 @@ def create_app(state: StandIn) -> FastAPI:
         return Response(status_code=204)
 
     @app.put("/v1/submissions/{submission_id}")
-    async def submit(
-        submission_id: str, request: Request, authorization: Annotated[str | None, Header()] = None
-    ) -> Response:
-        if not authorised(authorization):
-            return _problem(401, "Unauthorized", "no valid access token")
+    async def submit(submission_id: str, request: Request) -> Response:
         stored = state.submissions.get(submission_id)
         if stored is None:
             return _problem(404, "Not Found", "submission not found")

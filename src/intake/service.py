@@ -21,6 +21,7 @@ from eantrag.blobs import TieredBlobStore
 from eantrag.broker import INTAKE_EXCHANGE
 from eantrag.db import Database, Insert, column_values, table_of, utcnow
 from eantrag.outbox import message_row, notify_relay, outbox_table
+from eantrag.settings import Settings
 from intake.errors import Conflict
 from intake.forms import FORMS
 from intake.models import Application, Attachment, StatusEvent
@@ -154,6 +155,16 @@ async def accept(
         return replay
     notify_relay()
     return _receipt(app, tokens)
+
+
+def limits(settings: Settings) -> Limits:
+    """The size limits of a submission, from the settings."""
+    return Limits(
+        max_body=settings.max_body_bytes,
+        attachment_max=settings.attachment_max_bytes,
+        spool_memory=settings.spool_memory_bytes,
+        form_caps=settings.form_max_bytes,
+    )
 
 
 async def submit(
