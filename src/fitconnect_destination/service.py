@@ -132,6 +132,11 @@ def _hash_problem(announced: Any, content: bytes, instance: str) -> Problem | No
 async def open_submission(dest: Destination, ref: SubmissionRef) -> Opened:
     """Fetch, decrypt and check a submission; `Rejected` names every problem found."""
     submission = await dest.api.submission(ref.submission_id)
+    if (submission.get("submissionId"), submission.get("destinationId")) != (
+        ref.submission_id,
+        dest.destination_id,
+    ):
+        raise Refused(200, "the Zustelldienst answered with another submission or destination")
     decrypted = await _decrypt(
         submission.get("encryptedMetadata"), dest.keys, METADATA_LIMIT, "metadata"
     )
