@@ -75,6 +75,27 @@ def verify_callback(
         "secret and the timestamp is at most five minutes old; wakes the `fitconnect` worker."
     ),
     responses={200: {"description": "Accepted; the worker fetches"}, **problem_responses(401, 404)},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "FIT-Connect's `CallbackNewSubmissions` (or `CallbackNewEvents`).",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["type"],
+                        "properties": {
+                            "type": {"type": "string", "format": "uri"},
+                            "submissionIds": {
+                                "type": "array",
+                                "items": {"type": "string", "format": "uuid"},
+                            },
+                        },
+                    }
+                }
+            },
+        }
+    },
 )
 async def callback(
     request: Request,
