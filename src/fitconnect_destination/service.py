@@ -71,7 +71,6 @@ class Opened:
     """A submission decrypted and checked: what goes to intake, and the tags the accept names."""
 
     metadata: bytes
-    metadata_json: dict[str, Any]
     data: bytes
     data_media_type: str
     attachments: list[tuple[str, bytes, str, str | None]] = field(default_factory=list)
@@ -203,7 +202,7 @@ async def open_submission(dest: Destination, ref: SubmissionRef) -> Opened:
     if problems:
         raise Rejected(problems)
     media_type = str((data_meta.get("submissionSchema") or {}).get("mimeType") or "")
-    return Opened(decrypted.plaintext, metadata, data.plaintext, media_type, attachments, tags)
+    return Opened(decrypted.plaintext, data.plaintext, media_type, attachments, tags)
 
 
 def _intake_problems(exc: ProblemError) -> list[Problem]:
