@@ -25,8 +25,14 @@ from tests.fitconnect_destination.test_exchange import send_wohngeld
 
 
 def start_worker(
-    settings: Settings, zustelldienst: Zustelldienst, keys: KeyFiles, log: Path
+    settings: Settings,
+    zustelldienst: Zustelldienst,
+    keys: KeyFiles,
+    log: Path,
+    *command: str,
+    **extra: str,
 ) -> subprocess.Popen[bytes]:
+    """`eantrag worker fitconnect` (or the given command) as a process of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EANTRAG_")}
     env.update(
         {
@@ -42,11 +48,12 @@ def start_worker(
             "EANTRAG_FITCONNECT_DESTINATION_ID": zustelldienst.destination_id,
             "EANTRAG_FITCONNECT_KEYS": str(keys.private_path),
             "EANTRAG_FITCONNECT_POLL_INTERVAL_SECONDS": "0.3",
+            **extra,
         }
     )
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "eantrag", "worker", "fitconnect"],
+            [sys.executable, "-m", "eantrag", *(command or ("worker", "fitconnect"))],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
