@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eantrag.db import column_values, utcnow
+from eantrag.db import column_values, table_of, utcnow
 from fitconnect_destination.client import SubmissionRef
 from fitconnect_destination.models import FETCHED, FILED, REJECTED, ReceivedSubmission
 
@@ -42,12 +42,23 @@ async def get(session: AsyncSession, submission_id: str) -> dict[str, Any] | Non
     return None if row is None else column_values(row)
 
 
-async def set_values(session: AsyncSession, submission_id: str, **values: Any) -> None:
-    await session.execute(
-        update(ReceivedSubmission)
-        .where(ReceivedSubmission.submission_id == submission_id)
+async def set_values(
+    session: AsyncSession,
+    submission_id: str,
+    *,
+    expect: dict[str, Any] | None = None,
+    **values: Any,
+) -> bool:
+    """Update the row; with `expect`, only while its columns still hold those values (a
+    compare-and-set: of two processes at the same step, one wins). True if it was updated."""
+    table = table_of(ReceivedSubmission)
+    conditions = [table.c[name] == value for name, value in (expect or {}).items()]
+    result = await session.execute(
+        update(table)
+        .where(table.c.submission_id == submission_id, *conditions)
         .values(updated_at=utcnow(), **values)
     )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def by_application(session: AsyncSession, application_id: uuid.UUID) -> dict[str, Any] | None:

@@ -303,7 +303,8 @@ async def decide(dest: Destination, ref: SubmissionRef) -> dict[str, Any]:
         jti=jti,
     )
     async with dest.db.transaction() as session:
-        await repository.set_values(session, ref.submission_id, **values)
+        # Another process that decided meanwhile keeps its event: the one stored is the one sent.
+        await repository.set_values(session, ref.submission_id, expect={"state": FETCHED}, **values)
         row = await repository.get(session, ref.submission_id)
     assert row is not None
     return row
@@ -326,9 +327,15 @@ async def answer(dest: Destination, row: dict[str, Any]) -> None:
         log.info("fitconnect.answer_found_in_log", submission_id=submission_id)
     else:
         async with dest.db.transaction() as session:
-            await repository.set_values(
-                session, submission_id, send_attempts=row["send_attempts"] + 1
+            claimed = await repository.set_values(
+                session,
+                submission_id,
+                expect={"send_attempts": row["send_attempts"], "state": row["state"]},
+                send_attempts=row["send_attempts"] + 1,
             )
+        if not claimed:
+            log.info("fitconnect.answer_in_other_hands", submission_id=submission_id)
+            return
         try:
             await dest.api.send_event(row["case_id"], row["event"])
         except Refused as exc:

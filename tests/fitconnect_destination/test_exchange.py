@@ -3,6 +3,7 @@ jwcrypto and by joserfc are filed and accepted; broken ones are rejected and fil
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import zlib
@@ -23,6 +24,7 @@ from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from fitconnect_destination import jose, repository
 from fitconnect_destination.client import SubmissionRef
+from fitconnect_destination.consumers import open_destination
 from fitconnect_destination.models import ANSWERED
 from fitconnect_destination.problems import FITKO, OURS
 from fitconnect_destination.sender import send
@@ -402,3 +404,19 @@ async def test_a_crash_after_filing_but_before_recording_it_files_nothing_twice(
     assert row["application_id"] == first.application_id
     assert await applications(runtime) == 1
     assert len(zustelldienst.state.events[case_id]) == 1
+
+
+async def test_two_workers_on_one_submission_file_once_and_answer_once(
+    runtime: Runtime, destination: Destination, zustelldienst: Zustelldienst
+) -> None:
+    other = await open_destination(runtime)
+    try:
+        submission_id, case_id = await send_wohngeld(zustelldienst)
+        ref = SubmissionRef(submission_id, case_id, zustelldienst.destination_id)
+        await asyncio.gather(handle(destination, ref), handle(other, ref))
+        await asyncio.gather(receive_pending(destination), receive_pending(other))
+    finally:
+        await other.api.close()
+    assert await applications(runtime) == 1
+    assert len(zustelldienst.state.events[case_id]) == 1
+    assert zustelldienst.state.event_posts == 1
