@@ -25,12 +25,13 @@ from typing import Any
 import orjson
 import structlog
 from jsonschema import Draft202012Validator
+from prometheus_client import Counter
 
 from eantrag.blobs import TieredBlobStore
 from eantrag.db import Database, utcnow
 from eantrag.problems import ProblemError
 from fitconnect_destination import jose, repository
-from fitconnect_destination.client import Refused, SubmissionApi, SubmissionRef
+from fitconnect_destination.client import Refused, SubmissionApi, SubmissionRef, Transient
 from fitconnect_destination.keys import DestinationKeys
 from fitconnect_destination.models import ANSWERED, FETCHED, FILED, REJECTED
 from fitconnect_destination.problems import Problem, Rejected
@@ -41,6 +42,17 @@ from intake.service import Receipt, StatusTokens, submit
 from intake.spool import Spool
 
 log = structlog.get_logger(__name__)
+
+SUBMISSIONS = Counter(
+    "eantrag_fitconnect_submissions_total",
+    "FIT-Connect submissions decided, by answer (accept, reject)",
+    ["answer"],
+)
+EVENTS_SENT = Counter(
+    "eantrag_fitconnect_events_sent_total",
+    "Events posted to the case event log, by outcome",
+    ["outcome"],
+)
 
 METADATA_LIMIT = 1024 * 1024
 """Decrypted metadata above this is refused: intake caps the metadata part the same way."""
@@ -277,6 +289,7 @@ async def decide(dest: Destination, ref: SubmissionRef) -> dict[str, Any]:
         problems = [p.as_dict() for p in rejected.problems]
         event, payload = jose.REJECT, {"problems": problems}
         values |= {"state": REJECTED, "problems": problems}
+        SUBMISSIONS.labels("reject").inc()
         log.warning(
             "fitconnect.rejected",
             submission_id=ref.submission_id,
@@ -286,6 +299,7 @@ async def decide(dest: Destination, ref: SubmissionRef) -> dict[str, Any]:
     else:
         event, payload = jose.ACCEPT, {"authenticationTags": opened.tags}
         values |= {"state": FILED, "application_id": receipt.application_id}
+        SUBMISSIONS.labels("accept").inc()
         log.info(
             "fitconnect.filed",
             submission_id=ref.submission_id,
@@ -339,9 +353,14 @@ async def answer(dest: Destination, row: dict[str, Any]) -> None:
         try:
             await dest.api.send_event(row["case_id"], row["event"])
         except Refused as exc:
+            EVENTS_SENT.labels("refused").inc()
             async with dest.db.transaction() as session:
                 await repository.set_values(session, submission_id, last_error=str(exc)[:500])
             raise
+        except Transient:
+            EVENTS_SENT.labels("transient").inc()
+            raise
+        EVENTS_SENT.labels("sent").inc()
     async with dest.db.transaction() as session:
         await repository.set_values(session, submission_id, state=ANSWERED, answered_at=utcnow())
     log.info(

@@ -18,6 +18,7 @@ from joserfc import jws as joserfc_jws
 from joserfc.jwk import RSAKey
 from jwcrypto import jwe as jwcrypto_jwe
 from jwcrypto import jwk
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from eantrag.runtime import Runtime
@@ -51,6 +52,11 @@ DOG = FORMS["hundeanmeldung"]
 async def applications(runtime: Runtime) -> int:
     async with runtime.db.sessionmaker() as session:
         return int(await session.scalar(select(func.count()).select_from(Application)) or 0)
+
+
+def events_sent(outcome: str) -> float:
+    value = REGISTRY.get_sample_value("eantrag_fitconnect_events_sent_total", {"outcome": outcome})
+    return value or 0.0
 
 
 def verify_with_joserfc(token: str, key_files: KeyFiles) -> dict[str, Any]:
@@ -333,6 +339,7 @@ async def test_a_transient_outage_is_retried_and_the_event_is_sent_once(
 ) -> None:
     _submission_id, case_id = await send_wohngeld(zustelldienst)
     zustelldienst.state.fail_event_posts = 2
+    before = {o: events_sent(o) for o in ("transient", "sent")}
 
     await receive_pending(destination)
     await receive_pending(destination)
@@ -341,6 +348,8 @@ async def test_a_transient_outage_is_retried_and_the_event_is_sent_once(
 
     assert len(zustelldienst.state.events[case_id]) == 1
     assert zustelldienst.state.event_posts == 3
+    assert events_sent("transient") - before["transient"] == 2
+    assert events_sent("sent") - before["sent"] == 1
     assert await applications(runtime) == 1
 
 
