@@ -1,15 +1,15 @@
 """Compact JWE as FIT-Connect senders make it, and the Security Event Tokens a destination signs.
 
 Decryption is written out on `cryptography` (RSA-OAEP-256 key unwrap, AES-256-GCM) rather than
-left to a JOSE library, for two reasons a receiver cannot give up:
+left to jwcrypto's `JWE`, because of how jwcrypto 1.6 bounds `zip: DEF`: it refuses any compressed
+ciphertext over 256 KiB (`jwcrypto.jwe.default_max_compressed_size`, one global for the whole
+process), which turns away an honest compressed 20 MB attachment, and raising that global would
+loosen it for every other user in the process. Here each part is inflated with its own output
+limit (the data's, an attachment's, the metadata's), and a JWE whose ciphertext alone passes the
+limit is refused before any RSA work. Only `RSA-OAEP-256` with `A256GCM` is accepted: FIT-Connect
+names exactly these, and the token does not get to choose.
 
-- `zip: DEF` is inflated here with a limit on the output. jwcrypto inflates in one call with no
-  output limit (it only caps the compressed input, at 250 KB, which also refuses honest large
-  attachments); a 20 MB ciphertext of zeros inflates to 20 GB.
-- Only `RSA-OAEP-256` with `A256GCM` is accepted: FIT-Connect names exactly these, and a receiver
-  that lets the token choose its algorithm invites downgrades.
-
-jwcrypto (a dependency of the `fitconnect` package anyway) does what it does well: JWK parsing,
+jwcrypto (a dependency of the `fitconnect` package anyway) does the rest: JWK parsing,
 thumbprints, key generation and the PS512 signature of the events. The tests check both
 directions against jwcrypto and joserfc independently.
 """
