@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 from typing import Any
@@ -92,3 +93,21 @@ def test_a_plaintext_over_the_limit_is_refused_with_and_without_zip(
         assert jose.decrypt(token, loaded, 10_000).plaintext == bytes(10_000)
         with pytest.raises(jose.TooLarge):
             jose.decrypt(token, loaded, 9_999)
+
+
+def test_a_compressed_part_of_a_megabyte_is_decrypted_where_jwcrypto_refuses_it(
+    destination_keys: KeyFiles,
+) -> None:
+    """Why decryption does not go through jwcrypto's JWE (see `fitconnect_destination.jose`)."""
+    from jwcrypto import jwe
+    from jwcrypto.common import JWException
+
+    loaded = keys.load(destination_keys.private_path)
+    public = public_key(destination_keys, "unwrapKey")
+    attachment = os.urandom(1024 * 1024)  # incompressible, like a PDF's streams
+    token = jose.encrypt(attachment, jwk.JWK(**public), compress=True)
+
+    assert jose.decrypt(token, loaded, 20 * 1024 * 1024).plaintext == attachment
+    private = next(k for k in destination_keys.private["keys"] if k["kid"] == public["kid"])
+    with pytest.raises(JWException, match="Compressed data exceeds maximum allowed"):
+        jwe.JWE().deserialize(token, key=jwk.JWK(**private))
