@@ -53,7 +53,7 @@ def start_worker(
     )
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "eantrag", *(command or ("worker", "fitconnect"))],
+            [sys.executable, "-m", "bootstrap", *(command or ("worker", "fitconnect"))],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

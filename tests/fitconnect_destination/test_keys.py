@@ -12,7 +12,7 @@ import pytest
 from jwcrypto import jwk
 from typer.testing import CliRunner
 
-from eantrag.cli import app
+from bootstrap.cli import app
 from fitconnect_destination import jose, keys
 from tests.fitconnect_destination.conftest import KeyFiles, public_key
 

@@ -7,7 +7,7 @@ import hashlib
 import orjson
 from typer.testing import CliRunner
 
-from eantrag.cli import app
+from bootstrap.cli import app
 from fitconnect_destination import jose, keys
 from tests.conftest import EXAMPLES
 from tests.fitconnect_destination.conftest import KeyFiles, Zustelldienst
