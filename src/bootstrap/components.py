@@ -8,6 +8,7 @@ from archive.component import COMPONENT as ARCHIVE
 from casefile.component import COMPONENT as CASEFILE
 from eantrag.component import Component
 from eantrag.runtime import Runtime
+from fitconnect_destination.component import COMPONENT as FITCONNECT
 from identity.component import component as identity_component
 from identity.people.component import COMPONENT as PEOPLE
 from identity.portals.service import RegionLookup
@@ -27,7 +28,15 @@ def region_lookup(runtime: Runtime) -> RegionLookup:
 
 
 IDENTITY = identity_component(region_lookup)
-COMPONENTS: tuple[Component, ...] = (INTAKE, ROUTING, CASEFILE, ARCHIVE, IDENTITY, PEOPLE)
+COMPONENTS: tuple[Component, ...] = (
+    INTAKE,
+    ROUTING,
+    CASEFILE,
+    ARCHIVE,
+    IDENTITY,
+    PEOPLE,
+    FITCONNECT,
+)
 
 # The infrastructure's own tables (outbox, queue, inline blobs, instance secrets, …).
 INFRASTRUCTURE_MODELS = ("eantrag.models",)

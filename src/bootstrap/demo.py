@@ -17,6 +17,7 @@ from eantrag import schema
 from eantrag.db import Database
 from eantrag.paths import project_root
 from eantrag.settings import Settings
+from fitconnect_destination.demo import submit_through_standin
 from identity.people.demo import demo_accounts
 from identity.portals import service as portal_service
 from intake import fitconnect
@@ -139,6 +140,14 @@ async def run_demo(settings: Settings, console: Console) -> int:
                     if (response.status_code == 202) != case.expect_accept:
                         failures += 1
                         console.print("[red]unexpected outcome[/red]")
+                title = "wohngeld.xml + attachments, encrypted, via FIT-Connect (stand-in)"
+                console.rule(title, style="dim")
+                form = FORMS["wohngeld-mietzuschuss"]
+                wohngeld = (EXAMPLES / "wohngeld.xml").read_bytes()
+                received = await submit_through_standin(
+                    runtime, console, form, wohngeld, example_attachments(form, wohngeld)
+                )
+                receipts.append((Case(title, wohngeld, "application/jose"), received))
                 statuses = await _wait_for_pipeline(client, [r for _, r in receipts])
                 for (case, _receipt), state in zip(receipts, statuses, strict=True):
                     where = " — ".join(

@@ -8,8 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from archive.codelists import FormatCodes
 from bootstrap.components import COMPONENTS
+from casefile import references as casefile_references
 from eantrag.runtime import Runtime, open_runtime
 from eantrag.settings import Settings
+from fitconnect_destination import repository as fitconnect_repository
 from intake import redrive
 from intake.redrive import RetryOutcome
 from routing import authorities
@@ -21,6 +23,8 @@ __all__ = ["RetryOutcome", "open_pipeline", "retry_application"]
 async def open_pipeline(settings: Settings) -> Runtime:
     # A file-format code outside the built-in list would reach the state archive: refuse it now.
     FormatCodes(settings.xdomea_format_codes)
+    # The e-Akte's case detail names the FIT-Connect submission and case a case came with.
+    casefile_references.register("fitconnect", fitconnect_repository.known_as)
     runtime = await open_runtime(settings)
     for component in COMPONENTS:
         if component.workers is not None:

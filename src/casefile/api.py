@@ -21,7 +21,7 @@ import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from casefile import audit, directory, repository, service
+from casefile import audit, directory, references, repository, service
 from casefile.auth import Clerk, Principal, TriageClerk
 from casefile.bescheid import Bescheide, Templates
 from casefile.directory import DirectoryLetterheads
@@ -173,9 +173,10 @@ def _utc(value: datetime | None) -> datetime | None:
 async def _case_or_404(request: Request, who: Principal, case_id: uuid.UUID) -> CaseDetail:
     async with _runtime(request).db.sessionmaker() as session:
         case = await repository.case(session, who.scope, case_id, with_documents=True)
-    if case is None:
-        raise CaseNotFound(f"no case {case_id} for this authority")
-    return _detail(case)
+        if case is None:
+            raise CaseNotFound(f"no case {case_id} for this authority")
+        known_as = await references.references(session, case.application_id)
+    return _detail(case).model_copy(update={"references": known_as})
 
 
 # --- cases -----------------------------------------------------------------------------------

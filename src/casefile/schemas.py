@@ -101,6 +101,13 @@ class CaseDetail(CaseSummary):
     closed_at: datetime | None
     record: dict[str, Any] = Field(description="The structured data of the application.")
     documents: list[DocumentOut]
+    references: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "What the application is known as elsewhere, by channel, e.g. "
+            '`{"fitconnect": {"submissionId": …, "caseId": …}}`.'
+        ),
+    )
 
 
 class CaseList(ApiModel):

@@ -350,6 +350,59 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"{value!r} is no rate limit (e.g. `600/minute`): {exc}") from exc
         return value
+    fitconnect_submission_api: str | None = Field(
+        default=None,
+        description=(
+            "Base URL of the FIT-Connect Submission API (the Zustelldienst), e.g. "
+            "`https://submission-api-testing.fit-connect.fitko.dev`. Unset (or any other "
+            "`EANTRAG_FITCONNECT_*` connection setting unset): eantrag receives nothing "
+            "from FIT-Connect."
+        ),
+    )
+    fitconnect_token_url: str | None = Field(
+        default=None,
+        description=(
+            "OAuth2 token endpoint of FIT-Connect (client credentials), e.g. "
+            "`https://auth-testing.fit-connect.fitko.dev/token`."
+        ),
+    )
+    fitconnect_client_id: str | None = Field(
+        default=None, description="OAuth2 client id of the destination's API client."
+    )
+    fitconnect_client_secret: SecretStr | None = Field(
+        default=None, description="OAuth2 client secret of the destination's API client."
+    )
+    fitconnect_destination_id: str | None = Field(
+        default=None,
+        description=(
+            "The destination (Zustellpunkt) id whose submissions eantrag fetches; also the "
+            "`iss` of the events it signs."
+        ),
+    )
+    fitconnect_keys: Path | None = Field(
+        default=None,
+        description=(
+            "Path of the private JWK Set (`eantrag fitconnect keys create`): one or more "
+            "decryption keys (`key_ops` `unwrapKey`, RSA-OAEP-256) and one signing key "
+            "(`key_ops` `sign`, PS512). Several decryption keys at once allow key rollover."
+        ),
+    )
+    fitconnect_callback_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Secret of the destination's callback, to verify `callback-authentication` "
+            "(HMAC-SHA512) on `POST /v1/fitconnect/callback`. Unset: callbacks are refused "
+            "and the worker relies on polling."
+        ),
+    )
+    fitconnect_poll_interval_seconds: float = Field(
+        default=60,
+        gt=0,
+        description=(
+            "How often the `fitconnect` worker lists the destination's submissions, besides "
+            "whenever a valid callback arrives (in the same process)."
+        ),
+    )
 
     @field_validator("log_format")
     @classmethod
@@ -381,6 +434,18 @@ class Settings(BaseSettings):
     @property
     def effective_oidc_redirect_url(self) -> str:
         return self.oidc_redirect_url or self.public_base_url.rstrip("/") + "/login/oidc/callback"
+
+    @property
+    def fitconnect_enabled(self) -> bool:
+        """FIT-Connect is received only when every connection setting is given."""
+        return None not in (
+            self.fitconnect_submission_api,
+            self.fitconnect_token_url,
+            self.fitconnect_client_id,
+            self.fitconnect_client_secret,
+            self.fitconnect_destination_id,
+            self.fitconnect_keys,
+        )
 
     def form_cap(self, form_id: str, default: int) -> int:
         return min(self.form_max_bytes.get(form_id, default), self.max_body_bytes)

@@ -74,13 +74,7 @@ def _runtime(request: Request) -> Runtime:
 
 
 def _limits(runtime: Runtime) -> Limits:
-    settings = runtime.settings
-    return Limits(
-        max_body=settings.max_body_bytes,
-        attachment_max=settings.attachment_max_bytes,
-        spool_memory=settings.spool_memory_bytes,
-        form_caps=settings.form_max_bytes,
-    )
+    return service.limits(runtime.settings)
 
 
 def status_url(request: Request, receipt: service.Receipt) -> str:

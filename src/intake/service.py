@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import mimetypes
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,10 +22,11 @@ from contracts.status import StatusChanged
 from eantrag.blobs import TieredBlobStore
 from eantrag.db import Database, Insert, column_values, table_of, utcnow
 from eantrag.outbox import outbox_table
+from eantrag.settings import Settings
 from intake.errors import Conflict
 from intake.forms import FORMS
 from intake.models import Application, Attachment, StatusEvent
-from intake.receiving import ReceivedAttachment, Submission
+from intake.receiving import Limits, ReceivedAttachment, Submission, receive
 from intake.spool import Spool
 
 RECEIVED = "received"
@@ -98,6 +99,7 @@ async def accept(
     submission: Submission,
     idempotency_key: str | None,
     sender: str | None = None,
+    received_detail: dict[str, Any] | None = None,
 ) -> Receipt:
     """Store the original and attachments, then commit row, timeline and outbox event at once.
 
@@ -147,7 +149,7 @@ async def accept(
         "sender": sender,
     }
     try:
-        await db.group.insert([*blob_rows, *_rows(app, attachment_rows)])
+        await db.group.insert([*blob_rows, *_rows(app, attachment_rows, received_detail or {})])
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -158,6 +160,48 @@ async def accept(
             raise
         return replay
     return _receipt(app, tokens)
+
+
+def limits(settings: Settings) -> Limits:
+    """The size limits of a submission, from the settings."""
+    return Limits(
+        max_body=settings.max_body_bytes,
+        attachment_max=settings.attachment_max_bytes,
+        spool_memory=settings.spool_memory_bytes,
+        form_caps=settings.form_max_bytes,
+    )
+
+
+async def submit(
+    db: Database,
+    blobs: TieredBlobStore,
+    tokens: StatusTokens,
+    limits: Limits,
+    body: bytes,
+    content_type: str,
+    idempotency_key: str | None,
+    *,
+    documents: Sequence[ReceivedAttachment] = (),
+    received_detail: dict[str, Any] | None = None,
+) -> Receipt:
+    """What `POST /v1/applications` does, for a caller holding the body as bytes (the
+    FIT-Connect destination): the same validation, receipt and outbox message.
+
+    `documents` are kept with the application beside its attachments (the decrypted FIT-Connect
+    metadata); `received_detail` goes into the first line of the citizen's timeline.
+    """
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield body
+
+    submission = await receive(chunks(), content_type, limits, content_length=len(body))
+    submission.attachments.extend(documents)
+    try:
+        return await accept(
+        db, blobs, tokens, submission, idempotency_key, received_detail=received_detail
+    )
+    finally:
+        submission.close()
 
 
 async def _store(
@@ -193,7 +237,11 @@ async def _store(
     return keys, rows
 
 
-def _rows(app: dict[str, Any], attachments: list[tuple[ReceivedAttachment, str]]) -> list[Insert]:
+def _rows(
+    app: dict[str, Any],
+    attachments: list[tuple[ReceivedAttachment, str]],
+    received_detail: dict[str, Any],
+) -> list[Insert]:
     """The inserts of one accepted application, parents first."""
     attachment_rows = [
         {
@@ -219,7 +267,7 @@ def _rows(app: dict[str, Any], attachments: list[tuple[ReceivedAttachment, str]]
                 "application_id": app["id"],
                 "at": app["received_at"],
                 "status": RECEIVED,
-                "detail": {},
+                "detail": received_detail,
             },
         )
     )

@@ -19,6 +19,9 @@ async def test_the_demo_files_every_accepted_example(tmp_path: Path) -> None:
     assert code == 0, text
     assert "directory-sachsen.xml: 10 authorities imported" in text
     rows = [line for line in text.splitlines() if "│ 202" in line]
-    assert len(rows) == 5 and all("│ filed" in row for row in rows), text
+    assert len(rows) == 6 and all("│ filed" in row for row in rows), text
     assert sum("022.31-" in row and "Dresden" in row for row in rows) == 2
-    assert sum("500.21-" in row and "Leipzig" in row for row in rows) == 3
+    assert sum("500.21-" in row and "Leipzig" in row for row in rows) == 4
+    # One of them came encrypted through the FIT-Connect stand-in and was answered.
+    assert any("via FIT-Connect" in row for row in rows), text
+    assert "event accept-submission signed (PS512, verified with the registered key)" in text
