@@ -21,7 +21,7 @@ import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from casefile import audit, directory, repository, service
+from casefile import audit, directory, holds, repository, service
 from casefile.auth import Clerk, Principal, TriageClerk
 from casefile.errors import (
     AlreadyAssigned,
@@ -47,6 +47,7 @@ from casefile.schemas import (
     CaseList,
     CaseSummary,
     DocumentOut,
+    MissingDocumentsIn,
     NoteIn,
     Status,
     TransitionIn,
@@ -257,6 +258,26 @@ async def post_transition(
             reason=body.reason,
             decision_document_id=body.decision_document_id,
         )
+    notify_relay()
+    return await _case_or_404(request, who, case_id)
+
+
+@router.post(
+    "/cases/{case_id}/missing-documents",
+    response_model=CaseDetail,
+    response_model_by_alias=True,
+    summary="Ask the citizen for missing documents: the case waits (on_hold) until resumed "
+    "with the transition to in_progress",
+    responses=problem_responses(*AUTH_PROBLEMS, 404, 409, 422),
+)
+async def post_missing_documents(
+    request: Request, case_id: uuid.UUID, body: MissingDocumentsIn, who: Clerk
+) -> CaseDetail:
+    async with _runtime(request).db.transaction() as session:
+        case = await repository.case(session, who.scope, case_id, lock=True)
+        if case is None:
+            raise CaseNotFound(f"no case {case_id} for this authority")
+        holds.request_documents(session, case, body.message, who.actor)
     notify_relay()
     return await _case_or_404(request, who, case_id)
 

@@ -7,11 +7,11 @@ file-plan unit, the next Aktenzeichen (a counter row locked by an upsert until t
 Vorgang, Dokumente, the first audit entry and the `filed` status event (outbox). An application
 is filed at most once (unique application id); the caller's edge commits.
 
-Lifecycle: filed → in_progress → decided (granted or refused, with a decision document) →
-closed (zdA: starts the retention period) → in_progress again (reopening) only while the
-retention period runs. It ends on 31 December of the year the file was closed plus the
-retention years; after that the file belongs to the Aussonderung and stays closed. A file kept
-without limit can always be reopened.
+Lifecycle: filed → in_progress (⇄ on_hold, waiting for documents the citizen was asked for) →
+decided (granted or refused, with a decision document) → closed (zdA: starts the retention
+period) → in_progress again (reopening) only while the retention period runs. It ends on 31
+December of the year the file was closed plus the retention years; after that the file belongs
+to the Aussonderung and stays closed. A file kept without limit can always be reopened.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from casefile.models import (
     DECIDED,
     FILED,
     IN_PROGRESS,
+    ON_HOLD,
     Akte,
     AuditEntry,
     Dokument,
@@ -66,8 +67,9 @@ from routing.contract import AuthorityMessage, ReceivedApplication
 SYSTEM_ACTOR = "system:casefile"
 OUTCOMES = ("granted", "refused")
 TRANSITIONS: dict[str, tuple[str, ...]] = {
-    FILED: (IN_PROGRESS,),
-    IN_PROGRESS: (DECIDED,),
+    FILED: (IN_PROGRESS, ON_HOLD),
+    IN_PROGRESS: (DECIDED, ON_HOLD),
+    ON_HOLD: (IN_PROGRESS,),  # on_hold only through `holds.request_documents`
     DECIDED: (CLOSED,),
     CLOSED: (IN_PROGRESS,),
 }
@@ -642,7 +644,7 @@ async def add_document(
     actor: str,
 ) -> Dokument:
     """A document a clerk uploaded (a decision, or anything else); same key → next version."""
-    if case.status not in (FILED, IN_PROGRESS, DECIDED):
+    if case.status not in (FILED, IN_PROGRESS, ON_HOLD, DECIDED):
         raise CaseClosed(f"the case is {case.status}; a closed case is reopened first")
     document_key = "decision" if kind == "decision" else f"upload:{filename or 'dokument'}"
     version = await repository.next_version(session, case.id, document_key)

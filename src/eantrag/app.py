@@ -16,6 +16,8 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from casefile.api import router as casefile_router
+from citizen.api import router as citizen_router
+from citizen.page import status_page
 from eantrag import __version__, heap
 from eantrag.db import OUTAGE_ERRORS, is_outage
 from eantrag.metrics import MetricsMiddleware, metrics_response
@@ -87,6 +89,7 @@ def create_app(
         rt = runtime or await open_pipeline(settings)
         app.state.runtime = rt
         app.state.status_tokens = StatusTokens(await rt.secret("status-token"))
+        app.state.status_page = status_page
         tasks = await run_workers(rt) if with_workers else []
         if settings.gc_freeze:
             tasks.append(asyncio.create_task(heap.freeze_after_warm_up(), name="gc-freeze"))
@@ -118,6 +121,7 @@ def create_app(
     app.include_router(schemas_router)
     app.include_router(routing_router, responses=outage)
     app.include_router(casefile_router, responses=outage)
+    app.include_router(citizen_router, responses=outage)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

@@ -37,6 +37,14 @@ REQUEUE_EXCHANGE = "eantrag.requeue"
 ROUTING_QUEUE = "eantrag.routing"
 UNROUTABLE_QUEUE = "eantrag.unroutable"
 STATUS_QUEUE = "eantrag.status"
+NOTIFICATIONS_QUEUE = "eantrag.notifications"
+# The events the citizen hears about by e-mail (see `citizen.templates`).
+NOTIFIED_EVENTS = (
+    (INTAKE_EXCHANGE, "application.received"),
+    (EVENTS_EXCHANGE, "application.filed"),
+    (EVENTS_EXCHANGE, "application.decided"),
+    (EVENTS_EXCHANGE, "application.on_hold"),
+)
 
 
 def authority_queue(authority_id: str) -> str:
@@ -63,6 +71,7 @@ class Topology:
             Binding(INTAKE_EXCHANGE, "application.received", ROUTING_QUEUE),
             Binding(INTAKE_EXCHANGE, "application.unroutable", UNROUTABLE_QUEUE),
             Binding(EVENTS_EXCHANGE, "#", STATUS_QUEUE),
+            *(Binding(ex, key, NOTIFICATIONS_QUEUE) for ex, key in NOTIFIED_EVENTS),
         ]
     )
     authority_ids: set[str] = field(default_factory=set)

@@ -14,6 +14,7 @@ def import_all_models() -> None:
     """Register every context's tables on the shared metadata (for alembic)."""
     import archive.models  # noqa: F401
     import casefile.models  # noqa: F401
+    import citizen.models  # noqa: F401
     import eantrag.models  # noqa: F401
     import intake.models  # noqa: F401
     import routing.models  # noqa: F401

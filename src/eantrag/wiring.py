@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import orjson
 
 from casefile import consumers as casefile_consumers
+from citizen import consumers as citizen_consumers
 from eantrag.broker import DatabaseQueueBroker
 from eantrag.outbox import notify_relay
 from eantrag.runtime import Runtime, open_runtime
@@ -20,7 +21,13 @@ from routing import service as routing_service
 
 async def open_pipeline(settings: Settings) -> Runtime:
     runtime = await open_runtime(settings)
-    for context in (intake_consumers, intake_redrive, routing_consumers, casefile_consumers):
+    for context in (
+        intake_consumers,
+        intake_redrive,
+        routing_consumers,
+        casefile_consumers,
+        citizen_consumers,
+    ):
         runtime.workers.update(context.workers(runtime))
     return runtime
 

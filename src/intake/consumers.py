@@ -14,7 +14,15 @@ from eantrag.consumer import grouped
 from eantrag.runtime import Runtime, Worker
 from intake.service import StatusChange, record_statuses
 
-CITIZEN_STATUSES = {"routed", "unroutable", "filed", "in_progress", "decided", "closed"}
+CITIZEN_STATUSES = {
+    "routed",
+    "unroutable",
+    "filed",
+    "in_progress",
+    "on_hold",
+    "decided",
+    "closed",
+}
 
 
 def parse_status_event(message: IncomingMessage) -> StatusChange:

@@ -1,0 +1,77 @@
+"""The citizen's Bescheid, fetched through the status URL's token.
+
+A wrong token, an unknown application and an application without a decision are the same 404:
+the token is the only key, and nothing tells a guesser which part was wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from casefile.api import _content_disposition
+from casefile.errors import DocumentCorrupted
+from citizen.pipeline_source import PipelineSource
+from eantrag.blobs import read_all
+from eantrag.problems import NotFound, problem_responses
+from eantrag.runtime import Runtime
+from intake.service import StatusTokens
+
+log = structlog.get_logger(__name__)
+router = APIRouter(prefix="/v1", tags=["intake"])
+
+
+@router.get(
+    "/applications/{application_id}/bescheid",
+    name="citizen_bescheid",
+    summary="The citizen's Bescheid (decision document), through the token of the statusUrl",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Bescheid's bytes, checked against its recorded SHA-256.",
+            "content": {"application/pdf": {}, "text/html": {}},
+        },
+        **problem_responses(404, 500),
+    },
+)
+async def download_bescheid(
+    request: Request,
+    application_id: uuid.UUID,
+    token: Annotated[
+        str | None, Query(max_length=100, description="The token of the statusUrl.")
+    ] = None,
+) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    tokens: StatusTokens = request.app.state.status_tokens
+    if not tokens.verify(application_id, token):
+        raise NotFound("no Bescheid for this application and token")
+    source = PipelineSource(runtime.blobs)
+    async with runtime.db.sessionmaker() as session:
+        bescheid = await source.bescheid(session, application_id)
+    if bescheid is None:
+        raise NotFound("no Bescheid for this application and token")
+    data = await read_all(runtime.blobs, bescheid.blob_key)
+    if hashlib.sha256(data).hexdigest() != bescheid.sha256 or len(data) != bescheid.size:
+        log.error(
+            "citizen.bescheid_integrity_failed",
+            application_id=str(application_id),
+            document_id=str(bescheid.document_id),
+        )
+        raise DocumentCorrupted("the Bescheid does not match its recorded SHA-256; not sent")
+    async with runtime.db.transaction() as session:
+        await source.record_download(session, application_id, bescheid)
+    return Response(
+        data,
+        media_type=bescheid.media_type,
+        headers={
+            "Content-Disposition": _content_disposition(bescheid.filename or "bescheid"),
+            "ETag": f'"{bescheid.sha256}"',
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
