@@ -1,0 +1,116 @@
+"""The whole e-mail sequence once through RabbitMQ (and PostgreSQL): the notifications queue,
+its bindings and the consumer's retry topology are the broker's own there."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+
+from eantrag.app import create_app
+from eantrag.broker import (
+    NOTIFICATIONS_QUEUE,
+    ROUTING_QUEUE,
+    STATUS_QUEUE,
+    UNROUTABLE_QUEUE,
+    authority_queue,
+    dead_letter_queue,
+)
+from eantrag.runtime import Runtime
+from eantrag.settings import Settings
+from eantrag.wiring import open_pipeline
+from routing.xzufi import read_xzufi
+from tests.casefile.support import issue_token
+from tests.citizen.conftest import SmtpServer
+from tests.citizen.support import (
+    DOG_OWNER,
+    WITH_NOTIFICATIONS,
+    case_of,
+    clerk_post,
+    submit,
+    wait_for_status,
+)
+from tests.conftest import purge_queues, truncate_all
+from tests.routing.support import DIRECTORY, import_batch, wait_for, workers
+
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
+SHARED_QUEUES = (ROUTING_QUEUE, STATUS_QUEUE, UNROUTABLE_QUEUE, NOTIFICATIONS_QUEUE)
+
+
+@pytest.fixture
+async def amqp_runtime(
+    pg_database_url: str, amqp_url: str, tmp_path: Path, smtp_server: SmtpServer
+) -> AsyncIterator[tuple[Runtime, str]]:
+    await truncate_all(pg_database_url)
+    await purge_queues(amqp_url, *SHARED_QUEUES)
+    suffix = uuid.uuid4().hex[:8]
+    runtime = await open_pipeline(
+        Settings(
+            data_dir=tmp_path,
+            database_url=pg_database_url,
+            blob_url=(tmp_path / "blobs").as_uri(),
+            amqp_url=amqp_url,
+            public_base_url="http://testserver",
+            retry_delays_seconds=[1, 2],
+            smtp_url=smtp_server.url,
+            gc_freeze=False,
+        )
+    )
+    batch = read_xzufi(DIRECTORY)
+    batch.authorities = {
+        f"{k}-{suffix}": replace(a, id=f"{a.id}-{suffix}") for k, a in batch.authorities.items()
+    }
+    batch.responsibilities = [
+        replace(r, authority_id=f"{r.authority_id}-{suffix}") for r in batch.responsibilities
+    ]
+    report = await import_batch(runtime.db, batch)
+    try:
+        yield runtime, suffix
+    finally:
+        await runtime.close()
+        queues = [authority_queue(a) for a in report.authority_ids]
+        await purge_queues(amqp_url, *queues, *(dead_letter_queue(q) for q in queues), delete=True)
+        await purge_queues(amqp_url, *SHARED_QUEUES)
+
+
+async def test_the_mail_sequence_through_rabbitmq(
+    amqp_runtime: tuple[Runtime, str], smtp_server: SmtpServer
+) -> None:
+    runtime, suffix = amqp_runtime
+    inbox = smtp_server.inbox
+    app = create_app(runtime.settings, runtime=runtime)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            token = (await issue_token(runtime.db, f"stadt-dresden-{suffix}")).token
+            receipt = await submit(client)
+            async with workers(runtime, *WITH_NOTIFICATIONS):
+                await wait_for(lambda: _has(inbox.messages, 2), within=30)
+                state = await wait_for_status(client, receipt, "filed")
+                case = await case_of(client, token, receipt)
+                await clerk_post(
+                    client, token, case, "missing-documents", {"message": "Bitte Impfpass."}
+                )
+                await wait_for(lambda: _has(inbox.messages, 3), within=30)
+                await clerk_post(client, token, case, "transitions", {"to": "in_progress"})
+                await clerk_post(
+                    client, token, case, "transitions", {"to": "decided", "outcome": "granted"}
+                )
+                await wait_for(lambda: _has(inbox.messages, 4), within=30)
+                await asyncio.sleep(1)
+            case = await case_of(client, token, receipt)
+    assert len(inbox.messages) == 4
+    assert {str(m["To"]) for m in inbox.messages} == {DOG_OWNER}
+    assert state["fileReference"] in str(inbox.messages[1]["Subject"])
+    assert "Bitte Impfpass." in inbox.messages[2].get_content()
+    assert "/bescheid?token=" in inbox.messages[3].get_content()
+    assert sum(1 for d in case["documents"] if d["kind"] == "notification") == 4
+
+
+async def _has(messages: list[object], n: int) -> bool:
+    return len(messages) >= n
