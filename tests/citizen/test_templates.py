@@ -4,8 +4,10 @@ only known fields; content negotiation; the reply address."""
 from __future__ import annotations
 
 import string
+from pathlib import Path
 
 import pytest
+import yaml
 
 from citizen.pipeline_source import reply_address
 from citizen.service import mask
@@ -66,3 +68,14 @@ def test_the_reply_channel_wins_over_the_form() -> None:
     )
     assert reply_address("halter", {"halter": {}}, None) is None
     assert mask("thomas.richter@example.org") == "t…@example.org"
+
+
+def test_asyncapi_documents_the_notifications_queue() -> None:
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "docs/asyncapi.yaml").read_text())
+    channel = spec["channels"]["notifications"]
+    assert channel["address"] == NOTIFICATIONS_QUEUE
+    for exchange, key in NOTIFIED_EVENTS:
+        assert (
+            f"`{exchange}`" in channel["description"]
+            and key.split(".")[1] in channel["description"]
+        )
