@@ -48,6 +48,7 @@ async def test_a_browser_gets_the_page_and_the_bescheid(
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert page.headers["cache-control"] == "no-store"
+    assert page.headers["content-security-policy"].startswith("default-src 'none';")
     html = page.text
     assert '<html lang="de">' in html
     for landmark in ("<header>", '<main id="inhalt">', "<footer>"):
