@@ -11,6 +11,7 @@ import httpx
 import orjson
 from prometheus_client import REGISTRY
 
+from archive.casefile_source import KINDS, CasefileSource
 from eantrag.app import create_app
 from eantrag.broker import (
     EVENTS_EXCHANGE,
@@ -244,3 +245,33 @@ async def _depth(runtime: Runtime, queue: str, n: int) -> bool:
 
 async def _drained(runtime: Runtime) -> bool:
     return await queue_depth(runtime.db, NOTIFICATIONS_QUEUE) == 0
+
+
+async def test_the_mails_go_to_the_archive_with_the_case_and_nothing_stays_behind(
+    client: httpx.AsyncClient, runtime: Runtime, smtp_server: SmtpServer
+) -> None:
+    await import_example(runtime.db)
+    receipt = await submit(client)
+    token = (await issue_token(runtime.db, DRESDEN_ID)).token
+    async with workers(runtime, *WITH_NOTIFICATIONS):
+        await wait_for_status(client, receipt, "filed")
+        case = await case_of(client, token, receipt)
+        await clerk_post(client, token, case, "transitions", {"to": "in_progress"})
+        await clerk_post(
+            client, token, case, "transitions", {"to": "decided", "outcome": "granted"}
+        )
+        await clerk_post(client, token, case, "transitions", {"to": "closed"})
+        await wait_for(lambda: _count(smtp_server.inbox.messages, 3), within=30)
+        await wait_for(lambda: _drained(runtime), within=10)
+
+    async with runtime.db.transaction() as session:
+        source = CasefileSource(session)
+        akte = await source.load(uuid.UUID(case["akte"]["id"]))
+        documents = akte.vorgaenge[0].documents
+        mails = [d for d in documents if d.kind == KINDS["notification"]]
+        assert len(mails) == 3
+        assert all(d.versions[0].filename.endswith(".txt") for d in mails)
+        await source.delete_case(
+            akte.id, reason="test", archive_id="ARCH-1", process_id=uuid.uuid4()
+        )
+    assert await notifications(runtime.db, receipt["applicationId"]) == []
