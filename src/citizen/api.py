@@ -23,6 +23,11 @@ from eantrag.runtime import Runtime
 from intake.service import StatusTokens
 
 log = structlog.get_logger(__name__)
+# The citizen reads this one (a Bescheid link opened in a browser).
+NO_BESCHEID = (
+    "Zu diesem Link gibt es keinen Bescheid. Bitte öffnen Sie den Link von der Statusseite "
+    "oder aus der E-Mail zu Ihrem Antrag vollständig und unverändert."
+)
 router = APIRouter(prefix="/v1", tags=["intake"])
 
 
@@ -49,12 +54,12 @@ async def download_bescheid(
     runtime: Runtime = request.app.state.runtime
     tokens: StatusTokens = request.app.state.status_tokens
     if not tokens.verify(application_id, token):
-        raise NotFound("no Bescheid for this application and token")
+        raise NotFound(NO_BESCHEID)
     source = PipelineSource(runtime.blobs)
     async with runtime.db.sessionmaker() as session:
         bescheid = await source.bescheid(session, application_id)
     if bescheid is None:
-        raise NotFound("no Bescheid for this application and token")
+        raise NotFound(NO_BESCHEID)
     data = await read_all(runtime.blobs, bescheid.blob_key)
     if hashlib.sha256(data).hexdigest() != bescheid.sha256 or len(data) != bescheid.size:
         log.error(

@@ -199,8 +199,21 @@ def build_page(
     return page
 
 
-async def status_page(request: Request, view: StatusView, token: str) -> HTMLResponse:
-    """The page for a status URL whose token intake has verified."""
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Vary": "Accept",
+}
+
+
+async def status_page(request: Request, view: StatusView | None, token: str | None) -> HTMLResponse:
+    """The page for a status URL whose token intake has verified; None: a page that says the
+    link is not valid (a 404, telling nothing about which part was wrong)."""
+    if view is None or token is None:
+        html = _templates.get_template("not_found.html").render()
+        return HTMLResponse(html, status_code=404, headers=_HEADERS)
     runtime: Runtime = request.app.state.runtime
     application_id = view.application.id
     async with runtime.db.sessionmaker() as session:
@@ -216,12 +229,4 @@ async def status_page(request: Request, view: StatusView, token: str) -> HTMLRes
         mail_configured=runtime.settings.smtp_url is not None,
     )
     html = _templates.get_template("status.html").render(page=page)
-    return HTMLResponse(
-        html,
-        headers={
-            "Cache-Control": "no-store",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-            "frame-ancestors 'none'",
-            "Vary": "Accept",
-        },
-    )
+    return HTMLResponse(html, headers=_HEADERS)

@@ -67,8 +67,9 @@ APPLICATION_BODY: dict[str, Any] = {
 }
 
 
-StatusPage = Callable[[Request, service.StatusView, str], Awaitable[Response]]
-"""Renders the status for a browser; the composition root sets `app.state.status_page`."""
+StatusPage = Callable[[Request, service.StatusView | None, str | None], Awaitable[Response]]
+"""Renders the status for a browser (None: no application with this id and token, a 404 page);
+the composition root sets `app.state.status_page`."""
 
 
 def prefers_html(accept: str | None) -> bool:
@@ -191,6 +192,7 @@ async def submit_application(
 )
 async def application_status(
     request: Request,
+    response: Response,
     application_id: uuid.UUID,
     token: Annotated[
         str | None, Query(max_length=100, description="The token of the statusUrl.")
@@ -198,11 +200,12 @@ async def application_status(
 ) -> StatusOut | Response:
     runtime = _runtime(request)
     view = await service.status(runtime.db, request.app.state.status_tokens, application_id, token)
+    page: StatusPage | None = getattr(request.app.state, "status_page", None)
+    if page is not None and prefers_html(request.headers.get("accept")):
+        return await page(request, view, token)  # a page that says "not found" if view is None
     if view is None:
         raise NotFound("no application with this id and token")
-    page: StatusPage | None = getattr(request.app.state, "status_page", None)
-    if page is not None and token is not None and prefers_html(request.headers.get("accept")):
-        return await page(request, view, token)
+    response.headers["Vary"] = "Accept"
     app = view.application
     detail: dict[str, Any] = {}
     for event in view.events:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from citizen.api import NO_BESCHEID
 from eantrag.runtime import Runtime
 from tests.casefile.support import DRESDEN_ID, PIPELINE, bearer, issue_token, status_of
 from tests.citizen.support import case_of, clerk_post, path_of, submit, wait_for_status
@@ -83,6 +84,7 @@ async def test_a_browser_gets_the_page_and_the_bescheid(
         headers = {"accept": accept} if accept else {}
         answer = await client.get(path, params=params, headers=headers)
         assert answer.headers["content-type"] == "application/json", accept
+        assert answer.headers["vary"] == "Accept"
         assert answer.json()["status"] == "decided"
 
 
@@ -104,10 +106,15 @@ async def test_a_wrong_token_cannot_fetch_the_bescheid(
         refused = await client.get(bescheid, params=wrong)
         assert refused.status_code == 404, wrong
         assert refused.headers["content-type"] == "application/problem+json"
-        assert "Bescheid" not in refused.text or "no Bescheid" in refused.text
-    # Nor the page.
-    page = await client.get(path, params=wrong_tokens[2], headers=BROWSER)
-    assert page.status_code == 404
+        assert refused.json()["detail"] == NO_BESCHEID  # the same answer, whatever was wrong
+        assert "etag" not in refused.headers
+    # Nor the page: a browser is told in German that the link is not valid, nothing more.
+    for wrong in wrong_tokens:
+        page = await client.get(path, params=wrong, headers=BROWSER)
+        assert page.status_code == 404, wrong
+        assert page.headers["content-type"].startswith("text/html")
+        assert "Diesen Antrag finden wir nicht" in page.text and '<html lang="de">' in page.text
+        assert receipt["applicationId"] not in page.text and "Bescheid" not in page.text
     # An application without a decision has no Bescheid, even with its own token.
     other_path, other_params = path_of(other["statusUrl"])
     assert (await client.get(f"{other_path}/bescheid", params=other_params)).status_code == 404
