@@ -21,7 +21,7 @@ import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from casefile import audit, directory, holds, repository, service
+from casefile import audit, directory, repository, service
 from casefile.auth import Clerk, Principal, TriageClerk
 from casefile.errors import (
     AlreadyAssigned,
@@ -34,7 +34,7 @@ from casefile.errors import (
     TriageItemNotFound,
     UnknownAuthority,
 )
-from casefile.models import Dokument, TriageItem, Vorgang
+from casefile.models import ON_HOLD, Dokument, TriageItem, Vorgang
 from casefile.schemas import (
     AkteOut,
     AssignIn,
@@ -243,6 +243,27 @@ async def get_case(request: Request, case_id: uuid.UUID, who: Clerk) -> CaseDeta
 async def post_transition(
     request: Request, case_id: uuid.UUID, body: TransitionIn, who: Clerk
 ) -> CaseDetail:
+    return await _move(
+        request,
+        case_id,
+        who,
+        to=body.to,
+        outcome=body.outcome,
+        reason=body.reason,
+        decision_document_id=body.decision_document_id,
+    )
+
+
+async def _move(
+    request: Request,
+    case_id: uuid.UUID,
+    who: Principal,
+    *,
+    to: str,
+    outcome: str | None = None,
+    reason: str | None = None,
+    decision_document_id: uuid.UUID | None = None,
+) -> CaseDetail:
     runtime = _runtime(request)
     async with runtime.db.transaction() as session:
         case = await repository.case(session, who.scope, case_id, lock=True)
@@ -252,11 +273,11 @@ async def post_transition(
             session,
             runtime.blobs,
             case,
-            to=body.to,
+            to=to,
             actor=who.actor,
-            outcome=body.outcome,
-            reason=body.reason,
-            decision_document_id=body.decision_document_id,
+            outcome=outcome,
+            reason=reason,
+            decision_document_id=decision_document_id,
         )
     notify_relay()
     return await _case_or_404(request, who, case_id)
@@ -273,13 +294,7 @@ async def post_transition(
 async def post_missing_documents(
     request: Request, case_id: uuid.UUID, body: MissingDocumentsIn, who: Clerk
 ) -> CaseDetail:
-    async with _runtime(request).db.transaction() as session:
-        case = await repository.case(session, who.scope, case_id, lock=True)
-        if case is None:
-            raise CaseNotFound(f"no case {case_id} for this authority")
-        holds.request_documents(session, case, body.message, who.actor)
-    notify_relay()
-    return await _case_or_404(request, who, case_id)
+    return await _move(request, case_id, who, to=ON_HOLD, reason=body.message)
 
 
 @router.post(

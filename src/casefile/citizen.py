@@ -11,8 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from casefile import audit, repository
 from casefile.models import CLOSED, DECIDED, AuditEntry, Dokument, Vorgang
-from casefile.service import StoredBlob
-from eantrag.db import utcnow
+from casefile.service import StoredBlob, keep_document
 
 NOTIFICATION_ACTOR = "system:notifications"
 CITIZEN_ACTOR = "citizen:status-url"
@@ -101,36 +100,15 @@ async def file_notification(
     case = await case_for_application(session, application_id, lock=True)
     if case is None:
         return None
-    now = utcnow()
-    document_key = f"notification:{filename}"
-    document = Dokument(
-        id=uuid.uuid4(),
-        vorgang_id=case.id,
-        kind="notification",
-        document_key=document_key,
-        version=await repository.next_version(session, case.id, document_key),
-        title=title,
-        filename=filename,
-        media_type=media_type,
-        size=stored.size,
-        sha256=stored.sha256,
-        sha512=None,
-        blob_key=stored.key,
-        created_at=now,
-        created_by=NOTIFICATION_ACTOR,
-    )
-    session.add(document)
-    audit.append(
+    document = await keep_document(
         session,
         case,
+        stored,
+        media_type=media_type,
+        filename=filename,
+        kind="notification",
+        document_key=f"notification:{filename}",
+        title=title,
         actor=NOTIFICATION_ACTOR,
-        action="document.added",
-        new_value={
-            "documentId": str(document.id),
-            "kind": "notification",
-            "filename": filename,
-            "sha256": stored.sha256,
-        },
-        at=now,
     )
     return document.id

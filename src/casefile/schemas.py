@@ -13,9 +13,7 @@ from routing.contract import AttachmentDocument, Document
 
 Lifecycle = Literal["filed", "in_progress", "decided", "closed"]
 # After the Aussonderung a case stays as a tombstone: archived, or destroyed.
-Status = Literal[
-    "filed", "in_progress", "on_hold", "decided", "closed", "archived", "destroyed"
-]
+Status = Literal["filed", "in_progress", "on_hold", "decided", "closed", "archived", "destroyed"]
 Outcome = Literal["granted", "refused"]
 
 

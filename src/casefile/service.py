@@ -35,6 +35,7 @@ from casefile.errors import (
     BlobMismatch,
     CaseClosed,
     InvalidTransition,
+    MessageRequired,
     NoPlanUnit,
     OutcomeRequired,
     ReopenNotAllowed,
@@ -69,7 +70,7 @@ OUTCOMES = ("granted", "refused")
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     FILED: (IN_PROGRESS, ON_HOLD),
     IN_PROGRESS: (DECIDED, ON_HOLD),
-    ON_HOLD: (IN_PROGRESS,),  # on_hold only through `holds.request_documents`
+    ON_HOLD: (IN_PROGRESS,),  # on_hold with a message for the citizen (`missing-documents`)
     DECIDED: (CLOSED,),
     CLOSED: (IN_PROGRESS,),
 }
@@ -554,6 +555,13 @@ async def transition(
         case.akte.closed_at = now
         ends = retention_ends_on(case.akte)
         new_value["retentionEndsOn"] = ends.isoformat() if ends else None
+    elif to == ON_HOLD:
+        if not reason:
+            raise MessageRequired(
+                "say what the citizen is to send",
+                [Violation("casefile.message_required", "message", "required")],
+            )
+        detail["message"] = reason
     elif old_status == CLOSED:
         ends = retention_ends_on(case.akte)
         if ends is not None and now.astimezone(LOCAL_TIME).date() > ends:
@@ -646,7 +654,33 @@ async def add_document(
     """A document a clerk uploaded (a decision, or anything else); same key → next version."""
     if case.status not in (FILED, IN_PROGRESS, ON_HOLD, DECIDED):
         raise CaseClosed(f"the case is {case.status}; a closed case is reopened first")
-    document_key = "decision" if kind == "decision" else f"upload:{filename or 'dokument'}"
+    return await keep_document(
+        session,
+        case,
+        stored,
+        media_type=media_type,
+        filename=filename,
+        kind=kind,
+        document_key="decision" if kind == "decision" else f"upload:{filename or 'dokument'}",
+        title=filename or ("Bescheid" if kind == "decision" else "Dokument"),
+        actor=actor,
+    )
+
+
+async def keep_document(
+    session: AsyncSession,
+    case: Vorgang,
+    stored: StoredBlob,
+    *,
+    media_type: str,
+    filename: str | None,
+    kind: str,
+    document_key: str,
+    title: str,
+    actor: str,
+) -> Dokument:
+    """Add a document (the next version of its key) to a case locked by the caller, audited,
+    whatever the case's state."""
     version = await repository.next_version(session, case.id, document_key)
     now = utcnow()
     document = Dokument(
@@ -655,7 +689,7 @@ async def add_document(
         kind=kind,
         document_key=document_key,
         version=version,
-        title=filename or ("Bescheid" if kind == "decision" else "Dokument"),
+        title=title,
         filename=filename,
         media_type=media_type,
         size=stored.size,

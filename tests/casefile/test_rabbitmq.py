@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -27,10 +26,9 @@ from eantrag.demo import example_cases
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from eantrag.wiring import open_pipeline
-from routing.xzufi import read_xzufi
 from tests.casefile.support import PIPELINE, authority_message, case_count, outgoing, status_of
 from tests.conftest import purge_queues, truncate_all
-from tests.routing.support import DIRECTORY, WOHNGELD, import_batch, wait_for, workers
+from tests.routing.support import WOHNGELD, import_example_suffixed, wait_for, workers
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
 SHARED_QUEUES = (ROUTING_QUEUE, STATUS_QUEUE, UNROUTABLE_QUEUE)
@@ -53,14 +51,7 @@ async def amqp_runtime(
         db_pool_size=20,
     )
     runtime = await open_pipeline(settings)
-    batch = read_xzufi(DIRECTORY)
-    batch.authorities = {
-        f"{k}-{suffix}": replace(a, id=f"{a.id}-{suffix}") for k, a in batch.authorities.items()
-    }
-    batch.responsibilities = [
-        replace(r, authority_id=f"{r.authority_id}-{suffix}") for r in batch.responsibilities
-    ]
-    report = await import_batch(runtime.db, batch)
+    report = await import_example_suffixed(runtime.db, suffix)
     try:
         yield runtime, suffix
     finally:

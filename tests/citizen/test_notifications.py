@@ -125,10 +125,7 @@ async def test_the_citizen_hears_of_each_step_once(
         if e["action"] == "document.added" and e["actor"] == "system:notifications"
     ]
     assert len(added) == 4
-    assert any(
-        e["newValue"] == {"status": "on_hold", "missingDocuments": MISSING}
-        for e in trail["entries"]
-    )
+    assert any(e["newValue"] == {"status": "on_hold", "reason": MISSING} for e in trail["entries"])
     rows = await notifications(runtime.db, receipt["applicationId"])
     assert [(r.event, r.outcome) for r in rows] == [
         ("received", "sent"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -24,7 +23,6 @@ from eantrag.broker import (
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from eantrag.wiring import open_pipeline
-from routing.xzufi import read_xzufi
 from tests.casefile.support import issue_token
 from tests.citizen.conftest import SmtpServer
 from tests.citizen.support import (
@@ -36,7 +34,7 @@ from tests.citizen.support import (
     wait_for_status,
 )
 from tests.conftest import purge_queues, truncate_all
-from tests.routing.support import DIRECTORY, import_batch, wait_for, workers
+from tests.routing.support import import_example_suffixed, wait_for, workers
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
 SHARED_QUEUES = (ROUTING_QUEUE, STATUS_QUEUE, UNROUTABLE_QUEUE, NOTIFICATIONS_QUEUE)
@@ -61,14 +59,7 @@ async def amqp_runtime(
             gc_freeze=False,
         )
     )
-    batch = read_xzufi(DIRECTORY)
-    batch.authorities = {
-        f"{k}-{suffix}": replace(a, id=f"{a.id}-{suffix}") for k, a in batch.authorities.items()
-    }
-    batch.responsibilities = [
-        replace(r, authority_id=f"{r.authority_id}-{suffix}") for r in batch.responsibilities
-    ]
-    report = await import_batch(runtime.db, batch)
+    report = await import_example_suffixed(runtime.db, suffix)
     try:
         yield runtime, suffix
     finally:
