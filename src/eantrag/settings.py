@@ -210,6 +210,12 @@ class Settings(BaseSettings):
     def _smtp_scheme(cls, value: str | None) -> str | None:
         if value and not value.startswith(("smtp://", "smtps://")):
             raise ValueError("smtp_url must start with smtp:// or smtps://")
+        if value and "@" in value.split("//", 1)[1].split("/", 1)[0]:
+            # A password in a plain string setting would end up in logs and reprs.
+            raise ValueError(
+                "smtp_url must not carry credentials; set EANTRAG_SMTP_USERNAME and "
+                "EANTRAG_SMTP_PASSWORD"
+            )
         return value or None
 
     @field_validator("log_format")

@@ -4,7 +4,6 @@ Authority ids get a per-test suffix, so each test has inbox queues of its own.""
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,16 +18,19 @@ from eantrag.broker import (
     ROUTING_QUEUE,
     STATUS_QUEUE,
     UNROUTABLE_QUEUE,
-    authority_queue,
-    dead_letter_queue,
 )
 from eantrag.demo import example_cases
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
-from eantrag.wiring import open_pipeline
-from tests.casefile.support import PIPELINE, authority_message, case_count, outgoing, status_of
-from tests.conftest import purge_queues, truncate_all
-from tests.routing.support import WOHNGELD, import_example_suffixed, wait_for, workers
+from tests.casefile.support import (
+    PIPELINE,
+    authority_message,
+    case_count,
+    outgoing,
+    status_of,
+    suffixed_pipeline,
+)
+from tests.routing.support import WOHNGELD, wait_for, workers
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
 SHARED_QUEUES = (ROUTING_QUEUE, STATUS_QUEUE, UNROUTABLE_QUEUE)
@@ -38,9 +40,6 @@ SHARED_QUEUES = (ROUTING_QUEUE, STATUS_QUEUE, UNROUTABLE_QUEUE)
 async def amqp_runtime(
     pg_database_url: str, amqp_url: str, tmp_path: Path
 ) -> AsyncIterator[tuple[Runtime, str]]:
-    await truncate_all(pg_database_url)
-    await purge_queues(amqp_url, *SHARED_QUEUES)
-    suffix = uuid.uuid4().hex[:8]
     settings = Settings(
         data_dir=tmp_path,
         database_url=pg_database_url,
@@ -50,15 +49,8 @@ async def amqp_runtime(
         retry_delays_seconds=[1, 1],
         db_pool_size=20,
     )
-    runtime = await open_pipeline(settings)
-    report = await import_example_suffixed(runtime.db, suffix)
-    try:
-        yield runtime, suffix
-    finally:
-        await runtime.close()
-        queues = [authority_queue(a) for a in report.authority_ids]
-        await purge_queues(amqp_url, *queues, *(dead_letter_queue(q) for q in queues), delete=True)
-        await purge_queues(amqp_url, *SHARED_QUEUES)
+    async with suffixed_pipeline(settings, SHARED_QUEUES) as pipeline:
+        yield pipeline
 
 
 async def test_every_example_is_filed_through_rabbitmq(

@@ -121,6 +121,8 @@ async def test_a_wrong_password_is_an_error_not_a_silent_drop(
 def test_settings_refuse_other_schemes_and_keep_the_password_secret() -> None:
     with pytest.raises(ValueError, match="smtp://"):
         Settings(smtp_url="http://mail.example.org")
+    with pytest.raises(ValueError, match="EANTRAG_SMTP_PASSWORD"):
+        Settings(smtp_url="smtp://user:geheim@mail.example.org:587")
     settings = Settings(smtp_url="smtps://mail.example.org", smtp_password="geheim")  # type: ignore[arg-type]
     assert "geheim" not in repr(settings)
     mailer = mailer_from(settings)

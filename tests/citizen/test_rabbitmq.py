@@ -4,7 +4,6 @@ its bindings and the consumer's retry topology are the broker's own there."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,13 +16,10 @@ from eantrag.broker import (
     ROUTING_QUEUE,
     STATUS_QUEUE,
     UNROUTABLE_QUEUE,
-    authority_queue,
-    dead_letter_queue,
 )
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
-from eantrag.wiring import open_pipeline
-from tests.casefile.support import issue_token
+from tests.casefile.support import issue_token, suffixed_pipeline
 from tests.citizen.conftest import SmtpServer
 from tests.citizen.support import (
     DOG_OWNER,
@@ -33,8 +29,7 @@ from tests.citizen.support import (
     submit,
     wait_for_status,
 )
-from tests.conftest import purge_queues, truncate_all
-from tests.routing.support import import_example_suffixed, wait_for, workers
+from tests.routing.support import wait_for, workers
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
 SHARED_QUEUES = (ROUTING_QUEUE, STATUS_QUEUE, UNROUTABLE_QUEUE, NOTIFICATIONS_QUEUE)
@@ -44,29 +39,18 @@ SHARED_QUEUES = (ROUTING_QUEUE, STATUS_QUEUE, UNROUTABLE_QUEUE, NOTIFICATIONS_QU
 async def amqp_runtime(
     pg_database_url: str, amqp_url: str, tmp_path: Path, smtp_server: SmtpServer
 ) -> AsyncIterator[tuple[Runtime, str]]:
-    await truncate_all(pg_database_url)
-    await purge_queues(amqp_url, *SHARED_QUEUES)
-    suffix = uuid.uuid4().hex[:8]
-    runtime = await open_pipeline(
-        Settings(
-            data_dir=tmp_path,
-            database_url=pg_database_url,
-            blob_url=(tmp_path / "blobs").as_uri(),
-            amqp_url=amqp_url,
-            public_base_url="http://testserver",
-            retry_delays_seconds=[1, 2],
-            smtp_url=smtp_server.url,
-            gc_freeze=False,
-        )
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=pg_database_url,
+        blob_url=(tmp_path / "blobs").as_uri(),
+        amqp_url=amqp_url,
+        public_base_url="http://testserver",
+        retry_delays_seconds=[1, 2],
+        smtp_url=smtp_server.url,
+        gc_freeze=False,
     )
-    report = await import_example_suffixed(runtime.db, suffix)
-    try:
-        yield runtime, suffix
-    finally:
-        await runtime.close()
-        queues = [authority_queue(a) for a in report.authority_ids]
-        await purge_queues(amqp_url, *queues, *(dead_letter_queue(q) for q in queues), delete=True)
-        await purge_queues(amqp_url, *SHARED_QUEUES)
+    async with suffixed_pipeline(settings, SHARED_QUEUES) as pipeline:
+        yield pipeline
 
 
 async def test_the_mail_sequence_through_rabbitmq(
