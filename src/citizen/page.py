@@ -26,7 +26,7 @@ from intake.models import StatusEvent
 from intake.service import StatusView
 
 _templates = Environment(
-    loader=PackageLoader("citizen", "templates"),
+    loader=PackageLoader("citizen", "pages"),
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,
