@@ -9,6 +9,9 @@ dead-letters it after the last. An event that was told already is acknowledged w
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Hashable
 from urllib.parse import quote
 
 import structlog
@@ -57,8 +60,16 @@ def notification_handler(
 
     commit = idempotent(CONSUMER, db, record)
 
+    in_flight = _EventLocks()
+
     async def handle(message: IncomingMessage) -> None:
         event = service.parse_event(message)
+        # Two deliveries of one event in the same prefetch window (a re-publish beside a
+        # redelivery, `eantrag retry`) must not both pass the check below before either records.
+        async with in_flight.hold((event.application_id, event.event, event.at)):
+            await tell(message, event)
+
+    async def tell(message: IncomingMessage, event: service.Event) -> None:
         bound = log.bind(
             application_id=str(event.application_id),
             message_id=str(message.message_id),
@@ -100,6 +111,27 @@ def notification_handler(
         NOTIFICATIONS.labels(event.event, outcome.outcome).inc()
 
     return handle
+
+
+class _EventLocks:
+    """One lock per event while deliveries of it are being handled in this process."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
 
 def workers(runtime: Runtime) -> dict[str, Worker]:

@@ -15,6 +15,7 @@ from archive.casefile_source import KINDS, CasefileSource
 from eantrag.app import create_app
 from eantrag.broker import (
     EVENTS_EXCHANGE,
+    INTAKE_EXCHANGE,
     NOTIFICATIONS_QUEUE,
     OutgoingMessage,
     dead_letter_queue,
@@ -272,3 +273,25 @@ async def test_the_mails_go_to_the_archive_with_the_case_and_nothing_stays_behin
             akte.id, reason="test", archive_id="ARCH-1", process_id=uuid.uuid4()
         )
     assert await notifications(runtime.db, receipt["applicationId"]) == []
+
+
+async def test_two_deliveries_of_one_event_at_once_send_one_mail(
+    client: httpx.AsyncClient, runtime: Runtime, smtp_server: SmtpServer
+) -> None:
+    receipt = await submit(client)  # its own message stays in the outbox: no relay runs
+    body = orjson.dumps(
+        {
+            "applicationId": receipt["applicationId"],
+            "receivedAt": receipt["receivedAt"],
+            "formId": receipt["form"],
+        }
+    )
+    copies = [
+        OutgoingMessage(uuid.uuid4(), INTAKE_EXCHANGE, "application.received", "x", body)
+        for _ in range(3)
+    ]
+    await runtime.broker.publish(copies)
+    async with workers(runtime, "notifications"):
+        await wait_for(lambda: _drained(runtime), within=15)
+    assert len(smtp_server.inbox.messages) == 1
+    assert len(await notifications(runtime.db, receipt["applicationId"])) == 1

@@ -134,3 +134,29 @@ async def test_an_unroutable_application_says_what_the_citizen_can_do(
     assert receipt["applicationId"] in html
     assert reason not in html
     assert "Bescheid" not in html
+
+
+async def test_the_clerk_s_message_is_shown_as_text(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await import_example(runtime.db)
+    receipt = await submit(client)
+    token = (await issue_token(runtime.db, DRESDEN_ID)).token
+    message = 'Bitte den Impfpass <script>alert("x")</script> & die Steuer-ID nachreichen.'
+    async with workers(runtime, *PIPELINE):
+        await wait_for_status(client, receipt, "filed")
+        case = await case_of(client, token, receipt)
+        await clerk_post(client, token, case, "missing-documents", {"message": message})
+        await wait_for_status(client, receipt, "on_hold")
+    path, params = path_of(receipt["statusUrl"])
+    html = (await client.get(path, params=params, headers=BROWSER)).text
+    assert "<script" not in html
+    assert "Bitte den Impfpass &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; die" in html
+    assert "Unterlagen nachgefordert" in html and "Bis dahin ruht die Bearbeitung" in html
+    # An empty message is refused; a case that waits already cannot be put on hold again.
+    ask = f"/v1/cases/{case['id']}/missing-documents"
+    refused = await client.post(ask, headers=bearer(token), json={"message": ""})
+    assert refused.status_code == 422
+    again = await client.post(ask, headers=bearer(token), json={"message": "Noch etwas."})
+    assert again.status_code == 409
+    assert again.json()["code"] == "casefile.invalid_transition"
