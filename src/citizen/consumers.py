@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import smtplib
 from collections.abc import AsyncIterator, Hashable
 from urllib.parse import quote
 
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citizen import service
 from citizen.mailer import SmtpMailer, mailer_from
+from citizen.models import SENT
 from citizen.pipeline_source import PipelineSource
 from citizen.sources import CitizenSource
 from eantrag.broker import NOTIFICATIONS_QUEUE, Handler, IncomingMessage, PermanentError
@@ -99,6 +101,9 @@ def notification_handler(
                     attempt=message.attempts + 1,
                     error=repr(exc),
                 )
+                if isinstance(exc, smtplib.SMTPRecipientsRefused):
+                    # The server will not take this address: retrying cannot help.
+                    raise PermanentError(f"recipient refused: {exc.recipients}") from exc
                 raise
             bound.info("notification.sent", server=mailer.server, to=outcome.recipient_masked)
         outcomes[id(message)] = outcome
@@ -106,7 +111,7 @@ def notification_handler(
             await commit(message)
         finally:
             del outcomes[id(message)]
-        if outcome.outcome != "sent":
+        if outcome.outcome != SENT:
             bound.info("notification.not_sent", reason=outcome.outcome)
         NOTIFICATIONS.labels(event.event, outcome.outcome).inc()
 

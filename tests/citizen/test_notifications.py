@@ -39,7 +39,13 @@ from tests.citizen.support import (
     wait_for_status,
 )
 from tests.conftest import EXAMPLES
-from tests.routing.support import import_example, queue_depth, wait_for, workers
+from tests.routing.support import (
+    import_example,
+    queue_bodies,
+    queue_depth,
+    wait_for,
+    workers,
+)
 
 MISSING = "Bitte senden Sie uns den Nachweis über die Haftpflichtversicherung Ihres Hundes."
 
@@ -295,3 +301,24 @@ async def test_two_deliveries_of_one_event_at_once_send_one_mail(
         await wait_for(lambda: _drained(runtime), within=15)
     assert len(smtp_server.inbox.messages) == 1
     assert len(await notifications(runtime.db, receipt["applicationId"])) == 1
+
+
+async def test_an_address_the_server_refuses_is_dead_lettered_at_once(
+    client: httpx.AsyncClient, runtime: Runtime, smtp_server: SmtpServer
+) -> None:
+    data = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
+    form = FORMS["hundeanmeldung"]
+    metadata = metadata_for(form, data, "application/xml", [])
+    metadata["replyChannel"] = {"eMail": {"address": "refused@example.net"}}
+    body, content_type = fit_submission(form, data, "application/xml", metadata=metadata)
+    response = await client.post(
+        "/v1/applications", content=body, headers={"content-type": content_type}
+    )
+    assert response.status_code == 202, response.text
+    dead = dead_letter_queue(NOTIFICATIONS_QUEUE)
+    async with workers(runtime, "outbox-relay", "notifications"):
+        await wait_for(lambda: _depth(runtime, dead, 1), within=10)
+    letters = await queue_bodies(runtime.db, dead)
+    assert len(letters) == 1
+    assert "recipient refused" in letters[0]["headers"]["x-death-reason"]
+    assert smtp_server.inbox.messages == []
