@@ -26,7 +26,7 @@ from eantrag.wiring import open_pipeline
 from intake.fitconnect import metadata_for
 from intake.fitconnect import submission as fit_submission
 from intake.forms import FORMS
-from tests.casefile.support import DRESDEN_ID, bearer, issue_token, status_of
+from tests.casefile.support import DRESDEN_ID, bearer, issue_token
 from tests.citizen.conftest import SmtpServer
 from tests.citizen.support import (
     DOG_OWNER,
@@ -226,8 +226,10 @@ async def test_the_fit_connect_reply_channel_is_the_address(
     assert response.status_code == 202, response.text
     async with workers(runtime, "outbox-relay", "notifications"):
         await wait_for(lambda: _count(smtp_server.inbox.messages, 1), within=15)
+        await wait_for(lambda: _drained(runtime), within=15)  # recorded, not only sent
     assert smtp_server.inbox.messages[0]["To"] == "portal-postfach@example.net"
-    assert (await status_of(client, response.json()))["status"] == "received"
+    rows = await notifications(runtime.db, response.json()["applicationId"])
+    assert [(r.event, r.recipient_masked) for r in rows] == [("received", "p…@example.net")]
 
 
 async def _count(messages: list[object], n: int) -> bool:

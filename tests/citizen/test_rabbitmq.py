@@ -77,7 +77,13 @@ async def test_the_mail_sequence_through_rabbitmq(
                     client, token, case, "transitions", {"to": "decided", "outcome": "granted"}
                 )
                 await wait_for(lambda: _has(inbox.messages, 4), within=30)
-                await asyncio.sleep(1)
+
+                async def all_kept() -> bool:
+                    kept = (await case_of(client, token, receipt))["documents"]
+                    return sum(1 for d in kept if d["kind"] == "notification") == 4
+
+                await wait_for(all_kept, within=30)
+                await asyncio.sleep(1)  # time for a mail that should not come
             case = await case_of(client, token, receipt)
     assert len(inbox.messages) == 4
     assert {str(m["To"]) for m in inbox.messages} == {DOG_OWNER}
