@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import uuid
 from typing import Annotated
+from urllib.parse import quote
 
 import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from casefile.api import _content_disposition
-from casefile.errors import DocumentCorrupted
+from citizen.errors import BescheidCorrupted
 from citizen.pipeline_source import PipelineSource
 from eantrag.blobs import read_all
 from eantrag.problems import NotFound, problem_responses
@@ -67,16 +67,24 @@ async def download_bescheid(
             application_id=str(application_id),
             document_id=str(bescheid.document_id),
         )
-        raise DocumentCorrupted("the Bescheid does not match its recorded SHA-256; not sent")
+        raise BescheidCorrupted("the Bescheid does not match its recorded SHA-256; not sent")
     async with runtime.db.transaction() as session:
         await source.record_download(session, application_id, bescheid)
     return Response(
         data,
         media_type=bescheid.media_type,
         headers={
-            "Content-Disposition": _content_disposition(bescheid.filename or "bescheid"),
+            "Content-Disposition": _attachment(bescheid.filename or "bescheid"),
             "ETag": f'"{bescheid.sha256}"',
             "Cache-Control": "no-store",
             "Referrer-Policy": "no-referrer",
         },
     )
+
+
+def _attachment(filename: str) -> str:
+    """A download under its own name (RFC 6266), with an ASCII fallback for old browsers."""
+    ascii_name = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"

@@ -14,8 +14,10 @@ import httpx
 import orjson
 from sqlalchemy import select
 
+from bootstrap.wiring import open_pipeline
 from casefile import auth, service
 from casefile.models import Vorgang
+from contracts.application import AUTHORITY_MESSAGE_TYPE, AuthorityMessage, delivery_message_id
 from eantrag.blobs import BlobStore
 from eantrag.broker import (
     AUTHORITIES_EXCHANGE,
@@ -26,8 +28,6 @@ from eantrag.broker import (
 from eantrag.db import Database
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
-from eantrag.wiring import open_pipeline
-from routing.contract import AUTHORITY_MESSAGE_TYPE, AuthorityMessage, delivery_message_id
 from tests.conftest import purge_queues, truncate_all
 from tests.routing.support import DOG, DRESDEN, WOHNGELD, import_example_suffixed
 

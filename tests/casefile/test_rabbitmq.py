@@ -12,14 +12,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from bootstrap.app import create_app
+from bootstrap.demo import example_cases
 from casefile.models import Akte
-from eantrag.app import create_app
 from eantrag.broker import (
     ROUTING_QUEUE,
     STATUS_QUEUE,
     UNROUTABLE_QUEUE,
 )
-from eantrag.demo import example_cases
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from tests.casefile.support import (

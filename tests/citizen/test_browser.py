@@ -11,7 +11,7 @@ import httpx
 import pytest
 import uvicorn
 
-from eantrag.app import create_app
+from bootstrap.app import create_app
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from tests.casefile.conftest import free_port

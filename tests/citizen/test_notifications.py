@@ -12,7 +12,8 @@ import orjson
 from prometheus_client import REGISTRY
 
 from archive.casefile_source import KINDS, CasefileSource
-from eantrag.app import create_app
+from bootstrap.app import create_app
+from bootstrap.wiring import open_pipeline
 from eantrag.broker import (
     EVENTS_EXCHANGE,
     INTAKE_EXCHANGE,
@@ -22,7 +23,6 @@ from eantrag.broker import (
 )
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
-from eantrag.wiring import open_pipeline
 from intake.fitconnect import metadata_for
 from intake.fitconnect import submission as fit_submission
 from intake.forms import FORMS

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from eantrag.app import create_app
+from bootstrap.app import create_app
 from eantrag.broker import (
     NOTIFICATIONS_QUEUE,
     ROUTING_QUEUE,
