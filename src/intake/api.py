@@ -69,7 +69,7 @@ APPLICATION_BODY: dict[str, Any] = {
 
 StatusPage = Callable[[Request, service.StatusView | None, str | None], Awaitable[Response]]
 """Renders the status for a browser (None: no application with this id and token, a 404 page);
-the composition root sets `app.state.status_page`."""
+the citizen component's start-up hook sets `app.state.status_page`."""
 
 
 def prefers_html(accept: str | None) -> bool:
