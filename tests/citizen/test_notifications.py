@@ -215,20 +215,12 @@ async def test_without_smtp_no_mail_and_the_page_says_so(
 async def test_the_fit_connect_reply_channel_is_the_address(
     client: httpx.AsyncClient, runtime: Runtime, smtp_server: SmtpServer
 ) -> None:
-    data = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
-    form = FORMS["hundeanmeldung"]
-    metadata = metadata_for(form, data, "application/xml", [])
-    metadata["replyChannel"] = {"eMail": {"address": "portal-postfach@example.net"}}
-    body, content_type = fit_submission(form, data, "application/xml", metadata=metadata)
-    response = await client.post(
-        "/v1/applications", content=body, headers={"content-type": content_type}
-    )
-    assert response.status_code == 202, response.text
+    receipt = await submit_replying_to(client, "portal-postfach@example.net")
     async with workers(runtime, "outbox-relay", "notifications"):
         await wait_for(lambda: _count(smtp_server.inbox.messages, 1), within=15)
         await wait_for(lambda: _drained(runtime), within=15)  # recorded, not only sent
     assert smtp_server.inbox.messages[0]["To"] == "portal-postfach@example.net"
-    rows = await notifications(runtime.db, response.json()["applicationId"])
+    rows = await notifications(runtime.db, receipt["applicationId"])
     assert [(r.event, r.recipient_masked) for r in rows] == [("received", "p…@example.net")]
 
 
@@ -308,15 +300,7 @@ async def test_two_deliveries_of_one_event_at_once_send_one_mail(
 async def test_an_address_the_server_refuses_is_dead_lettered_at_once(
     client: httpx.AsyncClient, runtime: Runtime, smtp_server: SmtpServer
 ) -> None:
-    data = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
-    form = FORMS["hundeanmeldung"]
-    metadata = metadata_for(form, data, "application/xml", [])
-    metadata["replyChannel"] = {"eMail": {"address": "refused@example.net"}}
-    body, content_type = fit_submission(form, data, "application/xml", metadata=metadata)
-    response = await client.post(
-        "/v1/applications", content=body, headers={"content-type": content_type}
-    )
-    assert response.status_code == 202, response.text
+    await submit_replying_to(client, "refused@example.net")
     dead = dead_letter_queue(NOTIFICATIONS_QUEUE)
     async with workers(runtime, "outbox-relay", "notifications"):
         await wait_for(lambda: _depth(runtime, dead, 1), within=10)
@@ -324,3 +308,18 @@ async def test_an_address_the_server_refuses_is_dead_lettered_at_once(
     assert len(letters) == 1
     assert "recipient refused" in letters[0]["headers"]["x-death-reason"]
     assert smtp_server.inbox.messages == []
+
+
+async def submit_replying_to(client: httpx.AsyncClient, address: str) -> dict[str, object]:
+    """The dog registration as a FIT-Connect submission whose reply channel is `address`."""
+    data = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
+    form = FORMS["hundeanmeldung"]
+    metadata = metadata_for(form, data, "application/xml", [])
+    metadata["replyChannel"] = {"eMail": {"address": address}}
+    body, content_type = fit_submission(form, data, "application/xml", metadata=metadata)
+    response = await client.post(
+        "/v1/applications", content=body, headers={"content-type": content_type}
+    )
+    assert response.status_code == 202, response.text
+    receipt: dict[str, object] = response.json()
+    return receipt
