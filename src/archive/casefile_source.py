@@ -1,6 +1,7 @@
 """The real `CaseSource`: the e-Akte through `casefile.archiving`, and intake's copy of the
-application through `intake.purging` (both work in the caller's session, so the deletion of a
-case and the archive's record of it commit together)."""
+application through `intake.purging`, the record of the citizen's e-mails through
+`citizen.purging` (all work in the caller's session, so the deletion of a case and the archive's
+record of it commit together)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from archive.sources import (
 from casefile import archiving
 from casefile.models import Akte, Dokument, Vorgang
 from casefile.models import AuditEntry as CaseAuditEntry
+from citizen.purging import purge_notifications
 from intake import purging
 
 _DOCUMENTS = uuid.UUID("0d3c4f55-2b8e-4a8f-9d67-5a7f3f0c9b12")
@@ -36,6 +38,7 @@ KINDS = {
     "rendering": "Antrag (Lesefassung)",
     "attachment": "Anlage",
     "decision": "Bescheid",
+    "notification": "E-Mail an die Antragstellerin/den Antragsteller",
 }
 
 
@@ -193,6 +196,7 @@ class CasefileSource:
         candidates = set(deleted.blob_keys)
         for application_id in deleted.application_ids:
             candidates.update(await purging.purge_application(self.session, application_id))
+            await purge_notifications(self.session, application_id)
         keys = sorted(candidates)
         still_used = await archiving.referenced_blobs(self.session, keys)
         still_used |= await purging.referenced_blobs(self.session, keys)

@@ -6,6 +6,7 @@ import importlib
 
 from archive.component import COMPONENT as ARCHIVE
 from casefile.component import COMPONENT as CASEFILE
+from citizen.component import COMPONENT as CITIZEN
 from eantrag.component import Component
 from eantrag.runtime import Runtime
 from fitconnect_destination.component import COMPONENT as FITCONNECT
@@ -32,6 +33,7 @@ COMPONENTS: tuple[Component, ...] = (
     INTAKE,
     ROUTING,
     CASEFILE,
+    CITIZEN,
     ARCHIVE,
     IDENTITY,
     PEOPLE,

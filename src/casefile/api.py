@@ -36,7 +36,7 @@ from casefile.errors import (
     TriageItemNotFound,
     UnknownAuthority,
 )
-from casefile.models import Dokument, TriageItem, Vorgang
+from casefile.models import ON_HOLD, Dokument, TriageItem, Vorgang
 from casefile.schemas import (
     AkteOut,
     AssignIn,
@@ -49,6 +49,7 @@ from casefile.schemas import (
     CaseList,
     CaseSummary,
     DocumentOut,
+    MissingDocumentsIn,
     NoteIn,
     Status,
     TransitionIn,
@@ -245,6 +246,27 @@ async def get_case(request: Request, case_id: uuid.UUID, who: Clerk) -> CaseDeta
 async def post_transition(
     request: Request, case_id: uuid.UUID, body: TransitionIn, who: Clerk
 ) -> CaseDetail:
+    return await _move(
+        request,
+        case_id,
+        who,
+        to=body.to,
+        outcome=body.outcome,
+        reason=body.reason,
+        decision_document_id=body.decision_document_id,
+    )
+
+
+async def _move(
+    request: Request,
+    case_id: uuid.UUID,
+    who: Principal,
+    *,
+    to: str,
+    outcome: str | None = None,
+    reason: str | None = None,
+    decision_document_id: uuid.UUID | None = None,
+) -> CaseDetail:
     runtime = _runtime(request)
     async with runtime.db.transaction() as session:
         case = await repository.case(session, who.scope, case_id, lock=True)
@@ -254,17 +276,31 @@ async def post_transition(
             session,
             runtime.blobs,
             case,
-            to=body.to,
+            to=to,
             actor=who.actor,
-            outcome=body.outcome,
-            reason=body.reason,
-            decision_document_id=body.decision_document_id,
+            outcome=outcome,
+            reason=reason,
+            decision_document_id=decision_document_id,
             decided_by=who.name,
             bescheide=Bescheide(
                 DirectoryLetterheads(), Templates(runtime.settings.bescheid_template_dir)
             ),
         )
     return await _case_or_404(request, who, case_id)
+
+
+@router.post(
+    "/cases/{case_id}/missing-documents",
+    response_model=CaseDetail,
+    response_model_by_alias=True,
+    summary="Ask the citizen for missing documents: the case waits (on_hold) until resumed "
+    "with the transition to in_progress",
+    responses=problem_responses(*AUTH_PROBLEMS, 404, 409, 422),
+)
+async def post_missing_documents(
+    request: Request, case_id: uuid.UUID, body: MissingDocumentsIn, who: Clerk
+) -> CaseDetail:
+    return await _move(request, case_id, who, to=ON_HOLD, reason=body.message)
 
 
 @router.post(

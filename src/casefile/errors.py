@@ -70,6 +70,12 @@ class InvalidCursor(ProblemError):
     title = "The cursor is not one this API handed out"
 
 
+class MessageRequired(ProblemError):
+    status = 422
+    code = "casefile.message_required"
+    title = "The citizen must be told what to send"
+
+
 class InvalidTransition(ProblemError):
     status = 409
     code = "casefile.invalid_transition"

@@ -33,6 +33,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 # The lifecycle of a Vorgang; see casefile.service.TRANSITIONS.
 FILED = "filed"
 IN_PROGRESS = "in_progress"
+ON_HOLD = "on_hold"  # waiting for documents the clerk asked the citizen for
 DECIDED = "decided"
 CLOSED = "closed"
 

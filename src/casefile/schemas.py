@@ -14,7 +14,7 @@ from identity.people.principal import Actor
 
 Lifecycle = Literal["filed", "in_progress", "decided", "closed"]
 # After the Aussonderung a case stays as a tombstone: archived, or destroyed.
-Status = Literal["filed", "in_progress", "decided", "closed", "archived", "destroyed"]
+Status = Literal["filed", "in_progress", "on_hold", "decided", "closed", "archived", "destroyed"]
 Outcome = Literal["granted", "refused"]
 
 
@@ -133,6 +133,18 @@ class TransitionIn(ApiModel):
         if self.to != "decided" and (self.outcome or self.decision_document_id):
             raise ValueError("outcome and decisionDocumentId belong to `decided` only")
         return self
+
+
+class MissingDocumentsIn(ApiModel):
+    """A request to the citizen for documents; the case waits (on_hold) until resumed."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    message: str = Field(
+        min_length=1,
+        max_length=5000,
+        description="What the citizen is to send, in words the citizen reads (German).",
+    )
 
 
 class NoteIn(ApiModel):

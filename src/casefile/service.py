@@ -7,11 +7,11 @@ file-plan unit, the next Aktenzeichen (a counter row locked by an upsert until t
 Vorgang, Dokumente, the first audit entry and the `filed` status event (outbox). An application
 is filed at most once (unique application id); the caller's edge commits.
 
-Lifecycle: filed → in_progress → decided (granted or refused, with a decision document) →
-closed (zdA: starts the retention period) → in_progress again (reopening) only while the
-retention period runs. It ends on 31 December of the year the file was closed plus the
-retention years; after that the file belongs to the Aussonderung and stays closed. A file kept
-without limit can always be reopened.
+Lifecycle: filed → in_progress (⇄ on_hold, waiting for documents the citizen was asked for) →
+decided (granted or refused, with a decision document) → closed (zdA: starts the retention
+period) → in_progress again (reopening) only while the retention period runs. It ends on 31
+December of the year the file was closed plus the retention years; after that the file belongs
+to the Aussonderung and stays closed. A file kept without limit can always be reopened.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from casefile.errors import (
     BlobMismatch,
     CaseClosed,
     InvalidTransition,
+    MessageRequired,
     NoPlanUnit,
     OutcomeRequired,
     ReasonRequired,
@@ -49,6 +50,7 @@ from casefile.models import (
     DECIDED,
     FILED,
     IN_PROGRESS,
+    ON_HOLD,
     Akte,
     AuditEntry,
     Dokument,
@@ -69,8 +71,9 @@ from eantrag.outbox import outbox_table
 SYSTEM_ACTOR = "system:casefile eantrag (Ablage)"
 OUTCOMES = ("granted", "refused")
 TRANSITIONS: dict[str, tuple[str, ...]] = {
-    FILED: (IN_PROGRESS,),
-    IN_PROGRESS: (DECIDED,),
+    FILED: (IN_PROGRESS, ON_HOLD),
+    IN_PROGRESS: (DECIDED, ON_HOLD),
+    ON_HOLD: (IN_PROGRESS,),  # on_hold with a message for the citizen (`missing-documents`)
     DECIDED: (CLOSED,),
     CLOSED: (IN_PROGRESS,),
 }
@@ -559,6 +562,13 @@ async def transition(
         case.akte.closed_at = now
         ends = retention_ends_on(case.akte)
         new_value["retentionEndsOn"] = ends.isoformat() if ends else None
+    elif to == ON_HOLD:
+        if not reason:
+            raise MessageRequired(
+                "say what the citizen is to send",
+                [Violation("casefile.message_required", "message", "required")],
+            )
+        detail["message"] = reason
     elif old_status == CLOSED:
         ends = retention_ends_on(case.akte)
         if ends is not None and now.astimezone(LOCAL_TIME).date() > ends:
@@ -633,9 +643,35 @@ async def add_document(
     actor: str,
 ) -> Dokument:
     """A document a clerk uploaded (a decision, or anything else); same key → next version."""
-    if case.status not in (FILED, IN_PROGRESS, DECIDED):
+    if case.status not in (FILED, IN_PROGRESS, ON_HOLD, DECIDED):
         raise CaseClosed(f"the case is {case.status}; a closed case is reopened first")
-    document_key = "decision" if kind == "decision" else f"upload:{filename or 'dokument'}"
+    return await keep_document(
+        session,
+        case,
+        stored,
+        media_type=media_type,
+        filename=filename,
+        kind=kind,
+        document_key="decision" if kind == "decision" else f"upload:{filename or 'dokument'}",
+        title=filename or ("Bescheid" if kind == "decision" else "Dokument"),
+        actor=actor,
+    )
+
+
+async def keep_document(
+    session: AsyncSession,
+    case: Vorgang,
+    stored: StoredBlob,
+    *,
+    media_type: str,
+    filename: str | None,
+    kind: str,
+    document_key: str,
+    title: str,
+    actor: str,
+) -> Dokument:
+    """Add a document (the next version of its key) to a case locked by the caller, audited,
+    whatever the case's state."""
     version = await repository.next_version(session, case.id, document_key)
     now = utcnow()
     document = Dokument(
@@ -644,7 +680,7 @@ async def add_document(
         kind=kind,
         document_key=document_key,
         version=version,
-        title=filename or ("Bescheid" if kind == "decision" else "Dokument"),
+        title=title,
         filename=filename,
         media_type=media_type,
         size=stored.size,

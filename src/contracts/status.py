@@ -10,13 +10,16 @@ from pydantic import AwareDatetime, Field, field_validator
 from contracts.message import Message
 from eantrag.broker import EVENTS_EXCHANGE
 
-CitizenStatus = Literal["routed", "unroutable", "filed", "in_progress", "decided", "closed"]
+CitizenStatus = Literal[
+    "routed", "unroutable", "filed", "in_progress", "on_hold", "decided", "closed"
+]
 CITIZEN_STATUSES: tuple[str, ...] = get_args(CitizenStatus)
 
 
 class StatusChanged(Message):
-    """Routing sends `routed`/`unroutable`, the e-Akte `filed`, `in_progress`, `decided` and
-    `closed`; intake keeps them as the application's timeline."""
+    """Routing sends `routed`/`unroutable`, the e-Akte `filed`, `in_progress`, `on_hold`
+    (documents asked for), `decided` and `closed`; intake keeps them as the application's
+    timeline, and the citizen hears of some by e-mail."""
 
     exchange = EVENTS_EXCHANGE
     message_type = "application.status"
@@ -27,7 +30,8 @@ class StatusChanged(Message):
     detail: dict[str, Any] = Field(
         default_factory=dict,
         description='routed: `{"authority", "authorityId"}`; unroutable: `{"reason"}`; '
-        "the e-Akte's changes: the file reference and what a clerk noted.",
+        "the e-Akte's changes: the file reference and what a clerk noted; on_hold: "
+        '`{"message"}` for the citizen.',
     )
 
     @field_validator("detail", mode="before")

@@ -39,6 +39,14 @@ ROUTING_QUEUE = "eantrag.routing"
 UNROUTABLE_QUEUE = "eantrag.unroutable"
 STATUS_QUEUE = "eantrag.status"
 RENDERING_QUEUE = "eantrag.renderings"
+NOTIFICATIONS_QUEUE = "eantrag.notifications"
+# The events the citizen hears about by e-mail (see `citizen.templates`).
+NOTIFIED_EVENTS = (
+    (INTAKE_EXCHANGE, "application.received"),
+    (EVENTS_EXCHANGE, "application.filed"),
+    (EVENTS_EXCHANGE, "application.decided"),
+    (EVENTS_EXCHANGE, "application.on_hold"),
+)
 
 
 def authority_queue(authority_id: str) -> str:
@@ -67,6 +75,7 @@ class Topology:
             Binding(EVENTS_EXCHANGE, "#", STATUS_QUEUE),
             # the e-Akte's PDF/A rendering of each filed application (casefile.renderings)
             Binding(EVENTS_EXCHANGE, "application.filed", RENDERING_QUEUE),
+            *(Binding(ex, key, NOTIFICATIONS_QUEUE) for ex, key in NOTIFIED_EVENTS),
         ]
     )
     authority_ids: set[str] = field(default_factory=set)

@@ -157,6 +157,30 @@ class Settings(BaseSettings):
         default=60, description="How often the sweeper (`routing-sweeper`) looks for them."
     )
 
+    smtp_url: str | None = Field(
+        default=None,
+        description=(
+            "SMTP server for the citizen's e-mail notifications, `smtp://host:port` (or "
+            "`smtps://host:port` for TLS from the first byte). Unset: no e-mail is sent, and "
+            "the citizen's status page says so."
+        ),
+    )
+    smtp_starttls: bool = Field(
+        default=False,
+        description="Upgrade the `smtp://` connection with STARTTLS before authenticating.",
+    )
+    smtp_username: str | None = Field(
+        default=None, description="SMTP user name, if the server wants authentication."
+    )
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_from: str = Field(
+        default="eantrag <noreply@localhost>",
+        description="Sender (From) of the notifications, e.g. `Bürgerservice <antrag@example.de>`.",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Connect and command timeout of the SMTP client."
+    )
+
     xdomea_schema_dir: Path | None = Field(
         default=None,
         description=(
@@ -403,6 +427,19 @@ class Settings(BaseSettings):
             "whenever a valid callback arrives (in the same process)."
         ),
     )
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("smtp_url must start with smtp:// or smtps://")
+        if value and "@" in value.split("//", 1)[1].split("/", 1)[0]:
+            # A password in a plain string setting would end up in logs and reprs.
+            raise ValueError(
+                "smtp_url must not carry credentials; set EANTRAG_SMTP_USERNAME and "
+                "EANTRAG_SMTP_PASSWORD"
+            )
+        return value or None
 
     @field_validator("log_format")
     @classmethod

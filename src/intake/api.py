@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from eantrag.metrics import APPLICATIONS_ACCEPTED, VALIDATION_FAILURES
 from eantrag.problems import NotFound, ProblemError, problem_responses
@@ -66,6 +67,30 @@ APPLICATION_BODY: dict[str, Any] = {
         },
     }
 }
+
+
+StatusPage = Callable[[Request, service.StatusView | None, str | None], Awaitable[Response]]
+"""Renders the status for a browser (None: no application with this id and token, a 404 page);
+the citizen component's start-up hook sets `app.state.status_page`."""
+
+
+def prefers_html(accept: str | None) -> bool:
+    """True when the client names `text/html` and ranks it no lower than `application/json`:
+    browsers do, API clients (`application/json`, `*/*` or no header) get JSON."""
+    quality: dict[str, float] = {}
+    for item in (accept or "").split(","):
+        media, _, params = item.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        quality[media.strip().lower()] = q
+    html = quality.get("text/html", 0.0)
+    return html > 0 and html >= quality.get("application/json", 0.0)
 
 
 def _runtime(request: Request) -> Runtime:
@@ -159,20 +184,32 @@ async def submit_application(
     response_model=StatusOut,
     response_model_by_alias=True,
     summary="The citizen's status of an application",
-    responses=problem_responses(404, 429),
+    description=(
+        "JSON for API clients; a browser (`Accept: text/html`) gets the citizen's status page "
+        "in German, with the Bescheid to download once decided."
+    ),
+    responses={
+        200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+        **problem_responses(404, 429),
+    },
     dependencies=[Depends(ratelimit.per_address("status"))],
 )
 async def application_status(
     request: Request,
+    response: Response,
     application_id: uuid.UUID,
     token: Annotated[
         str | None, Query(max_length=100, description="The token of the statusUrl.")
     ] = None,
-) -> StatusOut:
+) -> StatusOut | Response:
     runtime = _runtime(request)
     view = await service.status(runtime.db, request.app.state.status_tokens, application_id, token)
+    page: StatusPage | None = getattr(request.app.state, "status_page", None)
+    if page is not None and prefers_html(request.headers.get("accept")):
+        return await page(request, view, token)  # a page that says "not found" if view is None
     if view is None:
         raise NotFound("no application with this id and token")
+    response.headers["Vary"] = "Accept"
     app = view.application
     detail: dict[str, Any] = {}
     for event in view.events:

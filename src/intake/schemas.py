@@ -38,7 +38,10 @@ class StatusOut(ApiModel):
     service: str
     form: str
     status: str = Field(
-        description="received, routed, unroutable, filed, in_progress, decided or closed."
+        description=(
+            "received, routed, unroutable, filed, in_progress, on_hold (documents asked for), "
+            "decided or closed."
+        )
     )
     received_at: datetime
     updated_at: datetime

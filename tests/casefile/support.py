@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import uuid
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,14 +14,22 @@ import httpx
 import orjson
 from sqlalchemy import select
 
+from bootstrap.wiring import open_pipeline
 from casefile import auth, service
 from casefile.models import Vorgang
 from contracts.application import AUTHORITY_MESSAGE_TYPE, AuthorityMessage, delivery_message_id
 from eantrag.blobs import BlobStore
-from eantrag.broker import AUTHORITIES_EXCHANGE, OutgoingMessage
+from eantrag.broker import (
+    AUTHORITIES_EXCHANGE,
+    OutgoingMessage,
+    authority_queue,
+    dead_letter_queue,
+)
 from eantrag.db import Database
 from eantrag.runtime import Runtime
-from tests.routing.support import DOG, DRESDEN, WOHNGELD
+from eantrag.settings import Settings
+from tests.conftest import purge_queues, truncate_all
+from tests.routing.support import DOG, DRESDEN, WOHNGELD, import_example_suffixed
 
 PIPELINE = ("outbox-relay", "router", "status", "casefile", "triage")
 DRESDEN_ID = "stadt-dresden"
@@ -149,6 +159,29 @@ async def status_of(client: httpx.AsyncClient, receipt: dict[str, Any]) -> dict[
     url = httpx.URL(str(receipt["statusUrl"]))
     body: dict[str, Any] = (await client.get(url.path, params=dict(url.params))).json()
     return body
+
+
+@contextlib.asynccontextmanager
+async def suffixed_pipeline(
+    settings: Settings, shared_queues: Sequence[str]
+) -> AsyncIterator[tuple[Runtime, str]]:
+    """The pipeline on PostgreSQL and RabbitMQ, with the example directory's authority ids
+    suffixed (yielded with the runtime), so that the test has inbox queues of its own; the
+    shared queues are emptied before and after."""
+    assert settings.database_url and settings.amqp_url
+    await truncate_all(settings.database_url)
+    await purge_queues(settings.amqp_url, *shared_queues)
+    suffix = uuid.uuid4().hex[:8]
+    runtime = await open_pipeline(settings)
+    report = await import_example_suffixed(runtime.db, suffix)
+    try:
+        yield runtime, suffix
+    finally:
+        await runtime.close()
+        queues = [authority_queue(a) for a in report.authority_ids]
+        dead = [dead_letter_queue(q) for q in queues]
+        await purge_queues(settings.amqp_url, *queues, *dead, delete=True)
+        await purge_queues(settings.amqp_url, *shared_queues)
 
 
 __all__ = ["DOG", "WOHNGELD"]

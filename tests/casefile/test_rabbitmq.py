@@ -4,10 +4,8 @@ Authority ids get a per-test suffix, so each test has inbox queues of its own.""
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -16,22 +14,24 @@ from sqlalchemy import select
 
 from bootstrap.app import create_app
 from bootstrap.demo import example_cases
-from bootstrap.wiring import open_pipeline
 from casefile.models import Akte
 from eantrag.broker import (
     ROUTING_QUEUE,
     STATUS_QUEUE,
     UNROUTABLE_QUEUE,
-    authority_queue,
-    dead_letter_queue,
 )
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
-from routing.xzufi import read_xzufi
-from tests.casefile.support import PIPELINE, authority_message, case_count, outgoing, status_of
-from tests.conftest import purge_queues, truncate_all
+from tests.casefile.support import (
+    PIPELINE,
+    authority_message,
+    case_count,
+    outgoing,
+    status_of,
+    suffixed_pipeline,
+)
 from tests.identity.support import as_portal
-from tests.routing.support import DIRECTORY, WOHNGELD, import_batch, wait_for, workers
+from tests.routing.support import WOHNGELD, wait_for, workers
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
 SHARED_QUEUES = (ROUTING_QUEUE, STATUS_QUEUE, UNROUTABLE_QUEUE)
@@ -41,9 +41,6 @@ SHARED_QUEUES = (ROUTING_QUEUE, STATUS_QUEUE, UNROUTABLE_QUEUE)
 async def amqp_runtime(
     pg_database_url: str, amqp_url: str, tmp_path: Path
 ) -> AsyncIterator[tuple[Runtime, str]]:
-    await truncate_all(pg_database_url)
-    await purge_queues(amqp_url, *SHARED_QUEUES)
-    suffix = uuid.uuid4().hex[:8]
     settings = Settings(
         data_dir=tmp_path,
         database_url=pg_database_url,
@@ -53,22 +50,8 @@ async def amqp_runtime(
         retry_delays_seconds=[1, 1],
         db_pool_size=20,
     )
-    runtime = await open_pipeline(settings)
-    batch = read_xzufi(DIRECTORY)
-    batch.authorities = {
-        f"{k}-{suffix}": replace(a, id=f"{a.id}-{suffix}") for k, a in batch.authorities.items()
-    }
-    batch.responsibilities = [
-        replace(r, authority_id=f"{r.authority_id}-{suffix}") for r in batch.responsibilities
-    ]
-    report = await import_batch(runtime.db, batch)
-    try:
-        yield runtime, suffix
-    finally:
-        await runtime.close()
-        queues = [authority_queue(a) for a in report.authority_ids]
-        await purge_queues(amqp_url, *queues, *(dead_letter_queue(q) for q in queues), delete=True)
-        await purge_queues(amqp_url, *SHARED_QUEUES)
+    async with suffixed_pipeline(settings, SHARED_QUEUES) as pipeline:
+        yield pipeline
 
 
 async def test_every_example_is_filed_through_rabbitmq(

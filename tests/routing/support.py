@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,19 @@ async def import_batch(db: Database, batch: DirectoryBatch) -> service.ImportRep
 
 async def import_example(db: Database, path: Path = DIRECTORY) -> service.ImportReport:
     return await import_batch(db, read_xzufi(path))
+
+
+async def import_example_suffixed(db: Database, suffix: str) -> service.ImportReport:
+    """The example directory with `-<suffix>` on every authority id, so that a test on a shared
+    broker has inbox queues of its own."""
+    batch = read_xzufi(DIRECTORY)
+    batch.authorities = {
+        f"{k}-{suffix}": replace(a, id=f"{a.id}-{suffix}") for k, a in batch.authorities.items()
+    }
+    batch.responsibilities = [
+        replace(r, authority_id=f"{r.authority_id}-{suffix}") for r in batch.responsibilities
+    ]
+    return await import_batch(db, batch)
 
 
 def received(

@@ -103,6 +103,10 @@ def requests_for(case_id: uuid.UUID, doc_id: uuid.UUID) -> dict[tuple[str, str],
             "url": f"/v1/cases/{case_id}/transitions",
             "json": {"to": "in_progress"},
         },
+        ("POST", "/v1/cases/{case_id}/missing-documents"): {
+            "url": f"/v1/cases/{case_id}/missing-documents",
+            "json": {"message": "Bitte reichen Sie den Impfpass nach."},
+        },
         ("POST", "/v1/cases/{case_id}/notes"): {
             "url": f"/v1/cases/{case_id}/notes",
             "json": {"text": "Rückfrage"},

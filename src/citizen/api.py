@@ -1,0 +1,90 @@
+"""The citizen's Bescheid, fetched through the status URL's token.
+
+A wrong token, an unknown application and an application without a decision are the same 404:
+the token is the only key, and nothing tells a guesser which part was wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Annotated
+from urllib.parse import quote
+
+import structlog
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from citizen.errors import BescheidCorrupted
+from citizen.pipeline_source import PipelineSource
+from eantrag.blobs import read_all
+from eantrag.problems import NotFound, problem_responses
+from eantrag.runtime import Runtime
+from intake.service import StatusTokens
+
+log = structlog.get_logger(__name__)
+# The citizen reads this one (a Bescheid link opened in a browser).
+NO_BESCHEID = (
+    "Zu diesem Link gibt es keinen Bescheid. Bitte öffnen Sie den Link von der Statusseite "
+    "oder aus der E-Mail zu Ihrem Antrag vollständig und unverändert."
+)
+router = APIRouter(prefix="/v1", tags=["intake"])
+
+
+@router.get(
+    "/applications/{application_id}/bescheid",
+    name="citizen_bescheid",
+    summary="The citizen's Bescheid (decision document), through the token of the statusUrl",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Bescheid's bytes, checked against its recorded SHA-256.",
+            "content": {"application/pdf": {}, "text/html": {}},
+        },
+        **problem_responses(404, 500),
+    },
+)
+async def download_bescheid(
+    request: Request,
+    application_id: uuid.UUID,
+    token: Annotated[
+        str | None, Query(max_length=100, description="The token of the statusUrl.")
+    ] = None,
+) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    tokens: StatusTokens = request.app.state.status_tokens
+    if not tokens.verify(application_id, token):
+        raise NotFound(NO_BESCHEID)
+    source = PipelineSource(runtime.blobs)
+    async with runtime.db.sessionmaker() as session:
+        bescheid = await source.bescheid(session, application_id)
+    if bescheid is None:
+        raise NotFound(NO_BESCHEID)
+    data = await read_all(runtime.blobs, bescheid.blob_key)
+    if hashlib.sha256(data).hexdigest() != bescheid.sha256 or len(data) != bescheid.size:
+        log.error(
+            "citizen.bescheid_integrity_failed",
+            application_id=str(application_id),
+            document_id=str(bescheid.document_id),
+        )
+        raise BescheidCorrupted("the Bescheid does not match its recorded SHA-256; not sent")
+    async with runtime.db.transaction() as session:
+        await source.record_download(session, application_id, bescheid)
+    return Response(
+        data,
+        media_type=bescheid.media_type,
+        headers={
+            "Content-Disposition": _attachment(bescheid.filename or "bescheid"),
+            "ETag": f'"{bescheid.sha256}"',
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+def _attachment(filename: str) -> str:
+    """A download under its own name (RFC 6266), with an ASCII fallback for old browsers."""
+    ascii_name = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"

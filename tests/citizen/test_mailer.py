@@ -1,0 +1,130 @@
+"""The SMTP client against a real server that insists on STARTTLS and a login: the settings
+`EANTRAG_SMTP_STARTTLS`, `_USERNAME` and `_PASSWORD` are what it takes."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from citizen.mailer import mailer_from
+from eantrag.settings import Settings
+from tests.casefile.conftest import free_port
+from tests.citizen.conftest import Inbox
+
+
+class Accounts:
+    def __init__(self) -> None:
+        self.logins: list[str] = []
+
+    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        ok = (
+            isinstance(data, LoginPassword)
+            and data.login == b"buergerservice"
+            and data.password == b"s3cret"
+        )
+        if ok:
+            self.logins.append(data.login.decode())
+        return AuthResult(success=ok)
+
+
+@pytest.fixture
+def tls_server(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, Inbox, Accounts]]:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))  # the client trusts this CA only
+    inbox, accounts = Inbox(), Accounts()
+    port = free_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=server_context,
+        require_starttls=True,
+        authenticator=accounts,
+        auth_require_tls=True,
+    )
+    controller.start()
+    try:
+        yield f"smtp://127.0.0.1:{port}", inbox, accounts
+    finally:
+        controller.stop()
+
+
+def _message() -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = "antrag@example.de"
+    message["To"] = "erika@example.org"
+    message["Subject"] = "Probe"
+    message.set_content("Grüße aus dem Test")
+    return message
+
+
+async def test_starttls_and_login(tls_server: tuple[str, Inbox, Accounts]) -> None:
+    url, inbox, accounts = tls_server
+    mailer = mailer_from(
+        Settings(
+            smtp_url=url,
+            smtp_starttls=True,
+            smtp_username="buergerservice",
+            smtp_password="s3cret",  # type: ignore[arg-type]
+        )
+    )
+    assert mailer is not None
+    await mailer.send(_message())
+    assert accounts.logins == ["buergerservice"]
+    assert [str(m["Subject"]) for m in inbox.messages] == ["Probe"]
+
+
+async def test_without_starttls_the_server_refuses(tls_server: tuple[str, Inbox, Accounts]) -> None:
+    url, inbox, _ = tls_server
+    mailer = mailer_from(Settings(smtp_url=url))
+    assert mailer is not None
+    with pytest.raises(smtplib.SMTPException):
+        await mailer.send(_message())
+    assert inbox.messages == []
+
+
+async def test_a_wrong_password_is_an_error_not_a_silent_drop(
+    tls_server: tuple[str, Inbox, Accounts],
+) -> None:
+    url, inbox, _ = tls_server
+    mailer = mailer_from(
+        Settings(
+            smtp_url=url,
+            smtp_starttls=True,
+            smtp_username="buergerservice",
+            smtp_password="falsch",  # type: ignore[arg-type]
+            smtp_timeout_seconds=3,
+        )
+    )
+    assert mailer is not None
+    # smtplib tries the next mechanism after the server's 535; either way the send fails,
+    # and the worker retries it.
+    with pytest.raises(smtplib.SMTPException):
+        await mailer.send(_message())
+    assert inbox.messages == []
+
+
+def test_settings_refuse_other_schemes_and_keep_the_password_secret() -> None:
+    with pytest.raises(ValueError, match="smtp://"):
+        Settings(smtp_url="http://mail.example.org")
+    with pytest.raises(ValueError, match="EANTRAG_SMTP_PASSWORD"):
+        Settings(smtp_url="smtp://user:geheim@mail.example.org:587")
+    settings = Settings(smtp_url="smtps://mail.example.org", smtp_password="geheim")  # type: ignore[arg-type]
+    assert "geheim" not in repr(settings)
+    mailer = mailer_from(settings)
+    assert mailer is not None and mailer.implicit_tls and mailer.server == "mail.example.org:465"
+    assert mailer_from(Settings(smtp_url="")) is None
