@@ -13,7 +13,7 @@ from eantrag.metrics import APPLICATIONS_ACCEPTED, VALIDATION_FAILURES
 from eantrag.problems import NotFound, ProblemError, problem_responses
 from eantrag.runtime import Runtime
 from intake import service
-from intake.errors import TooLarge
+from intake.errors import BadRequest, TooLarge, Violation
 from intake.forms import FORMS, schema_dir
 from intake.receiving import Limits, receive
 from intake.schemas import FormLinks, FormOut, ReceiptOut, StatusOut, TimelineEntry
@@ -105,9 +105,19 @@ async def submit_application(
     request: Request,
     idempotency_key: Annotated[
         str | None,
-        Header(max_length=200, description="Same key and same content → the same receipt."),
+        Header(
+            max_length=200,
+            description="Same key and same content → the same receipt; other content → 409. "
+            "The form's nachrichtenUUID (and a FIT-Connect submissionId) count as such keys "
+            "without this header.",
+        ),
     ] = None,
 ) -> JSONResponse:
+    if idempotency_key is not None and not idempotency_key.strip():
+        raise BadRequest(
+            "the Idempotency-Key header is empty: send a key, or no header",
+            [Violation("idempotency_key.empty", "Idempotency-Key", "must not be empty")],
+        )
     runtime = _runtime(request)
     limits = _limits(runtime)
     declared = request.headers.get("content-length")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from eantrag.problems import ProblemError, Violation
 
 __all__ = [
+    "BadRequest",
     "Conflict",
     "Invalid",
     "Malformed",
@@ -56,7 +57,13 @@ class TooLarge(ProblemError):
 class Conflict(ProblemError):
     status = 409
     code = "idempotency_conflict"
-    title = "Idempotency-Key reused with different content"
+    title = "A repeated submission with different content"
+
+
+class BadRequest(ProblemError):
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
 
 
 class BadSubmission(ProblemError):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -52,6 +53,9 @@ __all__ = ["Limits", "ReceivedAttachment", "Spool", "Submission", "receive"]
 XML_TYPES = {"application/xml", "text/xml"}
 JSON_TYPES = {"application/json"}
 MULTIPART = "multipart/form-data"
+SUBMISSION_ID = "submissionId"
+"""An optional part: FIT-Connect's id of the submission, a natural idempotency key like the
+form's nachrichtenUUID."""
 LEIKA_URN_PREFIX = "urn:de:fim:leika:leistung:"
 # No paths, no control characters (C0, DEL, C1), no bidi overrides that disguise an extension,
 # none of the characters Windows reserves (a clerk's desktop or an archive ZIP unpacks them).
@@ -96,6 +100,7 @@ class Submission:
     attachments: list[ReceivedAttachment] = field(default_factory=list)
     metadata: dict[str, Any] | None = None
     inline: InlineAttachments | None = None
+    submission_id: str | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -418,6 +423,8 @@ class _MultipartCollector:
             part.spool = part.xml.spool
         if name == "metadata":
             cap = 1024 * 1024
+        elif name == SUBMISSION_ID:
+            cap = 100
         elif name == "data":
             cap = self.limits.max_body
         else:
@@ -549,7 +556,7 @@ def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None
             )
         )
     for name in parts:
-        if name not in ("metadata", "data") and name not in announced:
+        if name not in ("metadata", "data", SUBMISSION_ID) and name not in announced:
             problems.append(
                 Violation(
                     "multipart.unannounced_part",
@@ -579,6 +586,10 @@ def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None
                 attachment_id, part.spool, filename, meta.get("purpose", "attachment")
             )
         )
+    submission_id = _submission_id(parts.get(SUBMISSION_ID))
+    if isinstance(submission_id, Violation):
+        problems.append(submission_id)
+        submission_id = None
     if problems:
         raise BadSubmission(problems)
 
@@ -633,7 +644,22 @@ def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None
         attachments=attachments,
         metadata=metadata,
         inline=inline,
+        submission_id=submission_id,
     )
+
+
+def _submission_id(part: _Part | None) -> str | Violation | None:
+    """The optional `submissionId` part: FIT-Connect's id of the submission, a UUID."""
+    if part is None:
+        return None
+    text = part.spool.read_all().decode("utf-8", "replace").strip()
+    part.spool.close()
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return Violation(
+            "multipart.bad_submission_id", SUBMISSION_ID, "the submissionId must be a UUID"
+        )
 
 
 def _hash_problems(name: str, announced: dict[str, Any] | None, spool: Spool) -> list[Violation]:

@@ -21,7 +21,7 @@ from eantrag.blobs import TieredBlobStore
 from eantrag.broker import INTAKE_EXCHANGE
 from eantrag.db import Database, Insert, column_values, table_of, utcnow
 from eantrag.outbox import message_row, notify_relay, outbox_table
-from intake.errors import Conflict
+from intake.errors import Conflict, Violation
 from intake.forms import FORMS
 from intake.models import Application, Attachment, StatusEvent
 from intake.receiving import ReceivedAttachment, Submission
@@ -76,15 +76,68 @@ def _receipt(app: Mapping[str, Any], tokens: StatusTokens, replayed: bool = Fals
     )
 
 
+@dataclass(frozen=True)
+class Keys:
+    """What makes a submission a repeat of an earlier one.
+
+    The Idempotency-Key is the portal's; the nachrichtenUUID (XÖV: unique per message, never
+    reused) and a FIT-Connect submissionId are the message's own. The natural keys are unique
+    per `sender`: "" (one scope for everyone) until portals authenticate, then the portal's id.
+    """
+
+    idempotency_key: str | None
+    message_uuid: str | None
+    submission_id: str | None = None
+    sender: str = ""
+
+    def clauses(self) -> list[tuple[Any, str, str]]:
+        """(where-clause, what to name in a conflict, the key's value) for each key present."""
+        found: list[tuple[Any, str, str]] = []
+        if self.idempotency_key:
+            found.append(
+                (
+                    Application.idempotency_key == self.idempotency_key,
+                    "the Idempotency-Key",
+                    self.idempotency_key,
+                )
+            )
+        if self.message_uuid:
+            found.append(
+                (
+                    (Application.sender == self.sender)
+                    & (Application.message_uuid == self.message_uuid),
+                    "the nachrichtenUUID",
+                    self.message_uuid,
+                )
+            )
+        if self.submission_id:
+            found.append(
+                (
+                    (Application.sender == self.sender)
+                    & (Application.submission_id == self.submission_id),
+                    "the submissionId",
+                    self.submission_id,
+                )
+            )
+        return found
+
+
 async def _replay(
-    session: AsyncSession, key: str, fingerprint: str, tokens: StatusTokens
+    session: AsyncSession, keys: Keys, fingerprint: str, tokens: StatusTokens
 ) -> Receipt | None:
-    existing = await session.scalar(select(Application).where(Application.idempotency_key == key))
-    if existing is None:
-        return None
-    if existing.fingerprint != fingerprint:
-        raise Conflict(f"the Idempotency-Key {key!r} was used for different content")
-    return _receipt(column_values(existing), tokens, replayed=True)
+    """The receipt of the earlier submission this one repeats, if any; 409 if it differs."""
+    for clause, what, value in keys.clauses():
+        existing = await session.scalar(select(Application).where(clause))
+        if existing is None:
+            continue
+        if existing.fingerprint != fingerprint:
+            raise Conflict(
+                f"{what} {value} was used for different content "
+                f"(application {existing.id}); a new message needs a new one",
+                [Violation("idempotency_conflict", what.removeprefix("the "), value)],
+            )
+        return _receipt(column_values(existing), tokens, replayed=True)
+    return None
 
 
 async def accept(
@@ -93,6 +146,7 @@ async def accept(
     tokens: StatusTokens,
     submission: Submission,
     idempotency_key: str | None,
+    sender: str = "",
 ) -> Receipt:
     """Store the original and attachments, then commit row, timeline and outbox event at once.
 
@@ -100,13 +154,21 @@ async def accept(
 
     The commit is shared with concurrent requests (`Database.group`); this returns only once the
     rows are committed, so a receipt is never handed out for something that could still be lost.
+
+    A repeat (same Idempotency-Key, nachrichtenUUID or submissionId) with the same content gets
+    the original receipt; with other content it is refused (409).
     """
     fingerprint = submission.fingerprint
-    if idempotency_key:
-        async with db.sessionmaker() as session:
-            replay = await _replay(session, idempotency_key, fingerprint, tokens)
-            if replay is not None:
-                return replay
+    repeat = Keys(
+        idempotency_key=idempotency_key,
+        message_uuid=submission.application.form.message_uuid(submission.application.record),
+        submission_id=submission.submission_id,
+        sender=sender,
+    )
+    async with db.sessionmaker() as session:
+        replay = await _replay(session, repeat, fingerprint, tokens)
+        if replay is not None:
+            return replay
 
     validated = submission.application
     form = validated.form
@@ -138,16 +200,17 @@ async def accept(
         "ars": ars,
         "idempotency_key": idempotency_key,
         "fingerprint": fingerprint,
+        "sender": sender,
+        "message_uuid": repeat.message_uuid,
+        "submission_id": repeat.submission_id,
         "submission_metadata": submission.metadata,
     }
     try:
         await db.group.insert([*blob_rows, *_rows(app, attachment_rows)])
     except IntegrityError:
-        if not idempotency_key:
-            raise
         # A concurrent request with the same key won the race.
         async with db.sessionmaker() as session:
-            replay = await _replay(session, idempotency_key, fingerprint, tokens)
+            replay = await _replay(session, repeat, fingerprint, tokens)
         if replay is None:
             raise
         return replay
