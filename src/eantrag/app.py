@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from casefile.api import router as casefile_router
 from eantrag import __version__, heap
 from eantrag.db import OUTAGE_ERRORS, is_outage
+from eantrag.forwarded import ForwardedMiddleware, networks
 from eantrag.metrics import MetricsMiddleware, metrics_response
 from eantrag.problems import (
     PROBLEM_BASE,
@@ -104,7 +105,9 @@ def create_app(
         lifespan=lifespan,
         openapi_url="/openapi.json",
     )
+    app.state.settings = settings
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(ForwardedMiddleware, trusted=networks(settings.trusted_proxies))
     app.add_exception_handler(ProblemError, problem_handler)
     app.add_exception_handler(RequestValidationError, _request_validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_exception_handler)

@@ -93,6 +93,9 @@ def serve(
         port=port or settings.port,
         log_config=None,
         access_log=False,
+        # Forwarded headers count only from EANTRAG_TRUSTED_PROXIES (eantrag.forwarded), not
+        # from uvicorn's default of 127.0.0.1.
+        proxy_headers=False,
         timeout_graceful_shutdown=10,
     )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+import ipaddress
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -90,9 +92,18 @@ class Settings(BaseSettings):
         description="Request bodies up to this size are spooled in memory, larger ones to disk.",
     )
 
-    public_base_url: str = Field(
-        default="http://localhost:8000",
-        description="Base URL used in receipts (`statusUrl`) and `Location` headers.",
+    public_base_url: str | None = Field(
+        default=None,
+        description="Base URL used in receipts (`statusUrl`) and `Location` headers, e.g. "
+        "`https://antrag.example.de`. Unset: the scheme and host the request was sent to "
+        "(behind a proxy, as `EANTRAG_TRUSTED_PROXIES` allow).",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks of reverse proxies, as JSON, e.g. "
+        '`["10.0.0.0/8", "127.0.0.1"]`. Only from these are the `Forwarded` and '
+        "`X-Forwarded-Proto/-Host/-For` headers believed (the client's scheme, host and "
+        "address); from anyone else they are ignored.",
     )
     host: str = Field(default="127.0.0.1", description="Address `eantrag serve` binds to.")
     port: int = Field(default=8000, description="Port `eantrag serve` listens on.")
@@ -180,6 +191,16 @@ class Settings(BaseSettings):
         default="2.0",
         description="Version of the `dateiformat` code list the format codes come from.",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address or network") from exc
+        return value
 
     @field_validator("log_format")
     @classmethod

@@ -82,7 +82,9 @@ def _limits(runtime: Runtime) -> Limits:
 
 
 def status_url(request: Request, receipt: service.Receipt) -> str:
-    base = request.app.state.runtime.settings.public_base_url.rstrip("/")
+    """The citizen's link: under `EANTRAG_PUBLIC_BASE_URL`, else where the request was sent."""
+    configured = request.app.state.settings.public_base_url
+    base = (configured or str(request.base_url)).rstrip("/")
     return f"{base}/v1/applications/{receipt.application_id}?token={receipt.status_token}"
 
 
