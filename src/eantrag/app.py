@@ -6,12 +6,19 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -104,7 +111,10 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
     )
+    _serve_docs(app)
     app.state.settings = settings
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(ForwardedMiddleware, trusted=networks(settings.trusted_proxies))
@@ -162,6 +172,43 @@ def create_app(
         return metrics_response()
 
     return app
+
+
+STATIC = Path(__file__).parent / "static"
+ASSETS = "/docs-assets"
+
+
+def _serve_docs(app: FastAPI) -> None:
+    """Swagger UI and ReDoc from the package's own copies (`static/README.md`): nothing is
+    loaded from a CDN or Google Fonts, so the pages work on an offline authority network and
+    tell no third party who reads them."""
+    app.mount(ASSETS, StaticFiles(directory=STATIC), name="docs-assets")
+    favicon = f"{ASSETS}/swagger-ui/favicon-32x32.png"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="eantrag – API",
+            swagger_js_url=f"{ASSETS}/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS}/swagger-ui/swagger-ui.css",
+            swagger_favicon_url=favicon,
+            oauth2_redirect_url="/docs/oauth2-redirect",
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="eantrag – API",
+            redoc_js_url=f"{ASSETS}/redoc/redoc.standalone.js",
+            redoc_favicon_url=favicon,
+            with_google_fonts=False,
+        )
 
 
 RETRY_AFTER_SECONDS = 5
