@@ -163,7 +163,7 @@ async def client(runtime: Runtime, settings: Settings) -> AsyncIterator[httpx.As
             yield c
 
 
-_MESSAGE_UUID = re.compile(rb"(nachrichtenUUID(?:>|\": \"))[0-9a-fA-F-]{36}")
+_MESSAGE_UUID = re.compile(rb'(nachrichtenUUID(?:>|"\s*:\s*"))[0-9a-fA-F-]{36}')
 
 
 def new_message(document: bytes, message_uuid: str | None = None) -> bytes:
