@@ -13,7 +13,7 @@ from eantrag.metrics import APPLICATIONS_ACCEPTED, VALIDATION_FAILURES
 from eantrag.problems import NotFound, ProblemError, problem_responses
 from eantrag.runtime import Runtime
 from intake import service
-from intake.errors import BadRequest, TooLarge, Violation
+from intake.errors import BadRequest, Violation
 from intake.forms import FORMS, schema_dir
 from intake.receiving import Limits, receive
 from intake.schemas import FormLinks, FormOut, ReceiptOut, StatusOut, TimelineEntry
@@ -123,9 +123,9 @@ async def submit_application(
     runtime = _runtime(request)
     limits = _limits(runtime)
     declared = request.headers.get("content-length")
+    # A Content-Length over the limit is refused by `receive` as soon as it knows the limit
+    # (the form's, once the document names it), in the same words as a chunked body.
     length = int(declared) if declared and declared.isdigit() else None
-    if length is not None and length > limits.max_body:
-        raise TooLarge(f"the request body exceeds the limit of {limits.max_body} bytes")
     content_type = request.headers.get("content-type")
     try:
         submission = await receive(request.stream(), content_type, limits, content_length=length)

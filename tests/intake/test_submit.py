@@ -4,6 +4,7 @@ refused, and that a refusal leaves nothing behind."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import orjson
@@ -338,3 +339,33 @@ async def test_an_empty_idempotency_key_is_refused(
     assert response.status_code == 400, response.text
     assert "Idempotency-Key" in response.json()["detail"]
     assert await count(runtime, Application) == 0
+
+
+async def _chunked(body: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), 65536):
+        yield body[start : start + 65536]
+
+
+@pytest.mark.parametrize(
+    ("example", "headers", "pad"),
+    [
+        ("hundeanmeldung.xml", XML, lambda body, n: body + b"<!--" + b"x" * n + b"-->"),
+        ("hundeanmeldung.json", JSON, lambda body, n: body + b" " * n),
+    ],
+    ids=["xml", "json"],
+)
+async def test_too_large_names_the_limit_in_bytes_for_sized_and_chunked_uploads(
+    client: httpx.AsyncClient,
+    example: str,
+    headers: dict[str, str],
+    pad: Callable[[bytes, int], bytes],
+) -> None:
+    limit = 2 * 1024 * 1024  # the Hundeanmeldung's own limit
+    body = pad((EXAMPLES / example).read_bytes(), 3 * 1024 * 1024)
+    sized = await client.post("/v1/applications", content=body, headers=headers)
+    chunked = await client.post("/v1/applications", content=_chunked(body), headers=headers)
+    assert "content-length" not in chunked.request.headers
+    assert sized.status_code == chunked.status_code == 413
+    detail = sized.json()["detail"]
+    assert f"{limit} bytes" in detail and "hundeanmeldung" in detail, detail
+    assert chunked.json()["detail"] == detail
