@@ -38,6 +38,7 @@ from eantrag.blobs import blob_key
 from eantrag.problems import ProblemError
 from intake.errors import Invalid, Malformed, UnknownForm, UnsupportedMediaType, Violation
 from intake.forms import FORMS, FormSpec, form_by_namespace
+from intake.forms.simpletypes import FRIENDLY_REASONS
 from intake.forms.xmlmodel import RecordReader
 from intake.spool import Spool
 
@@ -697,10 +698,13 @@ def _violation_from_exception(exc: etree.XMLSyntaxError, code: str = "xml.malfor
 
 
 def _violation_from_log_entry(entry: Any, code: str = "xml.schema") -> Violation:
+    reason = entry.message
+    if "[facet 'pattern']" in reason and entry.path:
+        reason = FRIENDLY_REASONS.get(entry.path.rsplit("/", 1)[-1].rsplit(":", 1)[-1], reason)
     return Violation(
         code=code,
         name=entry.path or "/",
-        reason=entry.message,
+        reason=reason,
         line=entry.line or None,
         # libxml2 knows no column for schema errors; 0 then means "not known".
         column=entry.column if entry.line else None,
@@ -860,7 +864,12 @@ def _check_json_values(document: Any, where: str) -> None:
 
 def _violation_from_pydantic(err: Any) -> Violation:
     pointer = "/" + "/".join(str(part) for part in err["loc"])
-    return Violation(code=f"json.{err['type']}", name=pointer, reason=err["msg"])
+    reason = err["msg"]
+    if err["type"] in ("value_error", "assertion_error") and "error" in err.get("ctx", {}):
+        reason = str(err["ctx"]["error"])  # without pydantic's "Value error, " in front
+    if err["type"] == "string_pattern_mismatch" and err["loc"]:
+        reason = FRIENDLY_REASONS.get(str(err["loc"][-1]), reason)
+    return Violation(code=f"json.{err['type']}", name=pointer, reason=reason)
 
 
 def _finish(

@@ -1,0 +1,42 @@
+"""Errors that say what to fix: the words a portal developer reads in a refusal."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+
+from tests.conftest import EXAMPLES
+
+XML = {"content-type": "application/xml"}
+JSON = {"content-type": "application/json"}
+DOG_XML = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
+DOG_JSON = (EXAMPLES / "hundeanmeldung.json").read_bytes()
+ARS_REASON = "ars: a 12-digit Regionalschlüssel (pad with zeros: 146120000000)"
+
+
+def reasons(response: httpx.Response) -> list[str]:
+    return [p["reason"] for p in response.json().get("invalid_params", [])]
+
+
+async def test_a_short_ars_is_explained_alike_in_xml_and_json(client: httpx.AsyncClient) -> None:
+    xml = re.sub(rb"<basis:ars>\d+</basis:ars>", b"<basis:ars>14</basis:ars>", DOG_XML)
+    document = json.loads(DOG_JSON)
+    document["halter"]["anschrift"]["ars"] = "14"
+    as_xml = await client.post("/v1/applications", content=xml, headers=XML)
+    as_json = await client.post("/v1/applications", json=document)
+    assert as_xml.status_code == as_json.status_code == 422
+    assert reasons(as_xml) == reasons(as_json) == [ARS_REASON]
+
+
+async def test_a_wrong_code_lists_the_allowed_ones_without_pydantic_words(
+    client: httpx.AsyncClient,
+) -> None:
+    document = json.loads(DOG_JSON)
+    document["hund"]["geschlecht"]["code"] = "x"
+    response = await client.post("/v1/applications", json=document)
+    assert response.status_code == 422
+    (reason,) = reasons(response)
+    assert "'m'" in reason and "'w'" in reason, reason
+    assert not reason.startswith("Value error"), reason
