@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from eantrag.problems import ProblemError, Violation
+from intake.forms import FORMS
 
 __all__ = [
     "BadRequest",
@@ -40,6 +41,10 @@ class UnknownForm(ProblemError):
     status = 422
     code = "unknown_form"
     title = "Unknown form"
+
+    def __init__(self, detail: str) -> None:
+        known = "; ".join(f"{form.id} ({form.namespace})" for form in FORMS.values())
+        super().__init__(f"{detail}. The known forms: {known}; see GET /v1/forms")
 
 
 class UnsupportedMediaType(ProblemError):

@@ -40,3 +40,18 @@ async def test_a_wrong_code_lists_the_allowed_ones_without_pydantic_words(
     (reason,) = reasons(response)
     assert "'m'" in reason and "'w'" in reason, reason
     assert not reason.startswith("Value error"), reason
+
+
+async def test_an_unknown_form_lists_the_known_ones(client: httpx.AsyncClient) -> None:
+    document = json.loads(DOG_JSON)
+    document["$schema"] = "urn:eantrag:xoev:hundesteuer:9.9"
+    xml = DOG_XML.replace(b"urn:eantrag:xoev:hundesteuer:1.0", b"urn:eantrag:xoev:hundesteuer:9.9")
+    for response in (
+        await client.post("/v1/applications", json=document),
+        await client.post("/v1/applications", content=xml, headers=XML),
+    ):
+        assert response.status_code == 422
+        detail = response.json()["detail"]
+        assert "hundeanmeldung" in detail and "wohngeld-mietzuschuss" in detail, detail
+        assert "/v1/forms" in detail
+
