@@ -61,6 +61,7 @@ keeps every report: 1.5 million attributes on one element took 1.3 GB and 15 s."
 MAX_VIOLATIONS = 100
 """A problem lists at most this many violations (a hostile document can have millions)."""
 MAX_JSON_VALUES = 100_000
+UTF8_BOM = b"\xef\xbb\xbf"
 """Values (strings, numbers, objects, …) a JSON document may hold; the forms' largest valid
 record has a few thousand. Beyond it pydantic would need gigabytes to say no."""
 _NOT_MARKUP = bytes(set(range(256)) - set(b"<&=!?"))
@@ -788,10 +789,14 @@ def load_json(data: bytes, where: str = "") -> Any:
     # form comes near the tenfold allowance.
     if data.count(b",") + data.count(b"[") + data.count(b"{") > 10 * MAX_JSON_VALUES:
         raise _too_many_values(where)
+    # A UTF-8 byte order mark is ignored, as RFC 8259 §8.1 allows and as XML does.
+    data = data.removeprefix(UTF8_BOM)
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise Malformed([Violation("json.malformed", where or "/", str(exc))]) from None
+        raise Malformed(
+            [_not_utf8(data, where) or Violation("json.malformed", where or "/", str(exc))]
+        ) from None
     # Fast paths: control characters occur in valid JSON only as escapes (\u…, \b, \f), and
     # a document shorter than MAX_JSON_VALUES bytes cannot hold more values than that.
     if (
@@ -819,6 +824,24 @@ def load_json(data: bytes, where: str = "") -> Any:
         # orjson allows 1024 levels, the standard library about 1000: no form comes close.
         raise Malformed([Violation("json.too_deep", where or "/", "nested too deeply")]) from None
     return document
+
+
+def _not_utf8(data: bytes, where: str) -> Violation | None:
+    """Where a document stops being UTF-8 (orjson says "surrogates not allowed … char 0")."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return Violation(
+            "json.malformed",
+            where or "/",
+            f"JSON must be UTF-8: the byte 0x{data[exc.start]:02x} at line {line}, column "
+            f"{column} (byte offset {exc.start}) is not",
+            line=line,
+            column=column,
+        )
+    return None
 
 
 def _too_many_values(where: str) -> Invalid:

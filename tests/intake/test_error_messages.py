@@ -55,3 +55,24 @@ async def test_an_unknown_form_lists_the_known_ones(client: httpx.AsyncClient) -
         assert "hundeanmeldung" in detail and "wohngeld-mietzuschuss" in detail, detail
         assert "/v1/forms" in detail
 
+
+async def test_json_that_is_not_utf8_is_told_so_with_the_position(
+    client: httpx.AsyncClient,
+) -> None:
+    body = DOG_JSON.replace(b"Richter", "Müller".encode("latin-1"))
+    response = await client.post("/v1/applications", content=body, headers=JSON)
+    assert response.status_code == 400
+    (violation,) = response.json()["invalid_params"]
+    offset = body.index(b"M\xfcller") + 1
+    line = body.count(b"\n", 0, offset) + 1
+    assert violation["reason"].startswith("JSON must be UTF-8"), violation
+    assert violation["line"] == line and f"byte offset {offset}" in violation["reason"]
+
+
+async def test_a_byte_order_mark_is_accepted_alike_for_json_and_xml(
+    client: httpx.AsyncClient,
+) -> None:
+    bom = b"\xef\xbb\xbf"
+    as_json = await client.post("/v1/applications", content=bom + DOG_JSON, headers=JSON)
+    as_xml = await client.post("/v1/applications", content=bom + DOG_XML, headers=XML)
+    assert as_json.status_code == as_xml.status_code == 202, (as_json.text, as_xml.text)
