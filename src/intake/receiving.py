@@ -647,6 +647,18 @@ def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None
     cap.form = application.form.id
     cap.add(data_part.spool.size)
 
+    schema_uri = content.get("data", {}).get("submissionSchema", {}).get("schemaUri")
+    if schema_uri is not None and schema_uri != application.form.namespace:
+        raise Invalid(
+            [
+                Violation(
+                    "fitconnect.schema_mismatch",
+                    "metadata/contentStructure/data/submissionSchema/schemaUri",
+                    f"{schema_uri} is not the schema of the data part, the form "
+                    f"{application.form.id} ({application.form.namespace})",
+                )
+            ]
+        )
     service = metadata.get("publicServiceType", {}).get("identifier")
     if service is not None and service != application.form.leika_urn:
         raise Invalid(

@@ -237,3 +237,16 @@ async def test_a_submission_id_is_a_natural_idempotency_key(
     bad = await post(client, *with_id(new_message(dog)))
     assert bad.status_code == 400, bad.text
     assert bad.json()["invalid_params"][0]["code"] == "multipart.bad_submission_id"
+
+
+async def test_metadata_naming_another_form_than_the_data_is_refused(
+    client: httpx.AsyncClient, runtime: Runtime, settings: Settings
+) -> None:
+    data = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
+    metadata = fitconnect.metadata_for(DOG, data, "application/xml", [])
+    metadata["contentStructure"]["data"]["submissionSchema"]["schemaUri"] = WOHNGELD.namespace
+    body, content_type = fitconnect.submission(DOG, data, "application/xml", [], metadata)
+    response = await post(client, body, content_type)
+    assert response.status_code == 422, response.text
+    assert response.json()["invalid_params"][0]["code"] == "fitconnect.schema_mismatch"
+    assert await nothing_stored(runtime, settings)
