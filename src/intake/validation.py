@@ -545,7 +545,7 @@ class XmlStreamValidator:
         schema = schema_for(self.form.id)
         if not schema.validate(root):
             violations = dict.fromkeys(_violation_from_log_entry(e) for e in schema.error_log)
-            raise self._tagged(Invalid(list(violations)[:MAX_VIOLATIONS]))
+            raise self._tagged(_schema_invalid(list(violations)[:MAX_VIOLATIONS]))
         if isinstance(self._failure, ProblemError):
             raise self._tagged(self._failure)  # what libxml2 lets pass and the XSD does not
         if self._failure is not None:
@@ -609,7 +609,7 @@ class XmlStreamValidator:
             found = [e for e in invalid.error_log if e.domain_name == "SCHEMASV"]
             if found:
                 violations = dict.fromkeys(_violation_from_log_entry(e) for e in found)
-                return Invalid(list(violations)[:MAX_VIOLATIONS])
+                return _schema_invalid(list(violations)[:MAX_VIOLATIONS])
             return Invalid([_violation_from_exception(invalid, "xml.schema")])
         return Invalid([Violation("xml.schema", "/", "the document does not match its schema")])
 
@@ -696,6 +696,24 @@ def _violation_from_exception(exc: etree.XMLSyntaxError, code: str = "xml.malfor
         if line
         else None,
     )
+
+
+STRUCTURAL = ("This element is not expected", "Missing child element")
+
+
+def _schema_invalid(violations: list[Violation]) -> Invalid:
+    """Every violation libxml2 reports — and, where the list may be short, why.
+
+    libxml2 checks an element's children only up to the first missing or unexpected one, so
+    three missing elements in one place are reported as one; JSON reports each.
+    """
+    detail = None
+    if any(marker in v.reason for v in violations for marker in STRUCTURAL):
+        detail = (
+            f"{len(violations)} violation(s) of the form's schema; within an element the "
+            "check stops at its first missing or unexpected child, so more may follow there"
+        )
+    return Invalid(violations, detail)
 
 
 def _violation_from_log_entry(entry: Any, code: str = "xml.schema") -> Violation:

@@ -76,3 +76,15 @@ async def test_a_byte_order_mark_is_accepted_alike_for_json_and_xml(
     as_json = await client.post("/v1/applications", content=bom + DOG_JSON, headers=JSON)
     as_xml = await client.post("/v1/applications", content=bom + DOG_XML, headers=XML)
     assert as_json.status_code == as_xml.status_code == 202, (as_json.text, as_xml.text)
+
+
+async def test_xml_missing_several_elements_says_the_list_may_stop_at_the_first(
+    client: httpx.AsyncClient,
+) -> None:
+    missing = re.sub(
+        rb"<basis:(familienname|vorname|geburtsdatum)>[^<]*</basis:\1>\s*", b"", DOG_XML, count=3
+    )
+    response = await client.post("/v1/applications", content=missing, headers=XML)
+    assert response.status_code == 422
+    assert "first missing or unexpected child" in response.json()["detail"]
+    assert "familienname" in reasons(response)[0]
