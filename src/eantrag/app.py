@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import (
     get_redoc_html,
@@ -35,6 +35,7 @@ from eantrag.problems import (
     problem_handler,
     problem_responses,
 )
+from eantrag.queryparams import refuse_unknown_query_parameters
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from eantrag.wiring import open_pipeline
@@ -111,6 +112,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        dependencies=[Depends(refuse_unknown_query_parameters)],
         docs_url=None,
         redoc_url=None,
     )
