@@ -28,12 +28,13 @@ from eantrag.db import OUTAGE_ERRORS, is_outage
 from eantrag.forwarded import ForwardedMiddleware, networks
 from eantrag.metrics import MetricsMiddleware, metrics_response
 from eantrag.problems import (
-    PROBLEM_BASE,
     PROBLEM_MEDIA_TYPE,
+    Problem,
     ProblemError,
     Unavailable,
     problem_handler,
     problem_responses,
+    problem_type,
 )
 from eantrag.queryparams import refuse_unknown_query_parameters
 from eantrag.runtime import Runtime
@@ -224,7 +225,7 @@ async def _database_error_handler(request: Request, exc: Exception) -> JSONRespo
         log.error("request.database_error", path=request.url.path, error=repr(exc))
         return JSONResponse(
             {
-                "type": PROBLEM_BASE + "internal-error",
+                "type": problem_type("internal_error"),
                 "title": "Internal error",
                 "status": 500,
                 "detail": "an unexpected database error; it was logged",
@@ -247,7 +248,7 @@ async def _http_exception_handler(request: Request, exc: Exception) -> JSONRespo
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return JSONResponse(
         {
-            "type": PROBLEM_BASE + code.replace("_", "-"),
+            "type": problem_type(code),
             "title": str(exc.detail),
             "status": exc.status_code,
             "detail": str(exc.detail),
@@ -272,7 +273,7 @@ async def _request_validation_handler(request: Request, exc: Exception) -> JSONR
     ]
     return JSONResponse(
         {
-            "type": PROBLEM_BASE + "invalid-request",
+            "type": problem_type("invalid_request"),
             "title": "Invalid request",
             "status": 422,
             "detail": "the request's parameters are not valid",
