@@ -118,6 +118,7 @@ def create_app(
         redoc_url=None,
     )
     _serve_docs(app)
+    _problems_in_openapi(app)
     app.state.settings = settings
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(ForwardedMiddleware, trusted=networks(settings.trusted_proxies))
@@ -175,6 +176,38 @@ def create_app(
         return metrics_response()
 
     return app
+
+
+def _problems_in_openapi(app: FastAPI) -> None:
+    """Every error response of the document is `application/problem+json` with the Problem
+    schema, as the handlers answer — also FastAPI's own 422, documented as plain JSON.
+
+    `/readyz` keeps its own shape (the state of each dependency) for probes.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+        for path, operations in document["paths"].items():
+            if path == "/readyz":
+                continue
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    if status[0] in "45":
+                        response["content"] = {PROBLEM_MEDIA_TYPE: problem}
+        schemas = document.get("components", {}).get("schemas", {})
+        schemas.setdefault(
+            "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 STATIC = Path(__file__).parent / "static"

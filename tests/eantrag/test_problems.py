@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
 import httpx
+
+from tests.conftest import ROOT
 
 TYPE = re.compile(r"^https://eantrag\.de/problems/[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -26,3 +29,15 @@ async def test_every_problem_type_uri_follows_one_scheme(client: httpx.AsyncClie
         code = problem["code"].replace(".", "-").replace("_", "-")
         assert problem["type"] == "https://eantrag.de/problems/" + code
 
+
+def test_the_openapi_document_lists_problem_json_for_every_error() -> None:
+    document = json.loads((ROOT / "docs" / "openapi.json").read_text())
+    plain = [
+        f"{method.upper()} {path} {status}"
+        for path, operations in document["paths"].items()
+        if path != "/readyz"
+        for method, operation in operations.items()
+        for status, response in operation["responses"].items()
+        if status[0] in "45" and list(response.get("content", {})) != ["application/problem+json"]
+    ]
+    assert plain == []
