@@ -27,3 +27,14 @@ async def test_the_documentation_pages_load_nothing_from_elsewhere(
         loaded = await client.get(asset)
         assert loaded.status_code == 200, asset
         assert loaded.content, asset
+
+
+async def test_metrics_label_the_documentation_by_route_not_unmatched(
+    client: httpx.AsyncClient,
+) -> None:
+    for path in ("/docs", "/openapi.json", "/redoc", "/docs-assets/redoc/LICENSE", "/nowhere"):
+        await client.get(path)
+    metrics = (await client.get("/metrics")).text
+    for template in ("/docs", "/openapi.json", "/redoc", "/docs-assets/{path}"):
+        assert f'route="{template}"' in metrics, template
+    assert 'route="unmatched",status="404"' in metrics
