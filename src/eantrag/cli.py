@@ -38,13 +38,25 @@ def _settings() -> Settings:
     return settings
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"eantrag {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            is_eager=True,
+            callback=_print_version,
+        ),
+    ] = False,
 ) -> None:
-    if version:
-        typer.echo(__version__)
-        raise typer.Exit()
+    """eantrag: online applications into the e-Akte and the archive."""
 
 
 @db_app.command("upgrade")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from eantrag import __version__
 from tests.conftest import ROOT
 
 
@@ -75,3 +76,10 @@ def test_a_worker_serves_its_metrics_when_given_a_port(tmp_path: Path) -> None:
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+def test_version_prints_the_version() -> None:
+    result = run("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"eantrag {__version__}"
+
