@@ -26,6 +26,7 @@ from casefile.api import router as casefile_router
 from eantrag import __version__, heap
 from eantrag.db import OUTAGE_ERRORS, is_outage
 from eantrag.forwarded import ForwardedMiddleware, networks
+from eantrag.logs import RequestLogMiddleware
 from eantrag.metrics import MetricsMiddleware, metrics_response
 from eantrag.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -121,6 +122,7 @@ def create_app(
     _problems_in_openapi(app)
     app.state.settings = settings
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestLogMiddleware)
     app.add_middleware(ForwardedMiddleware, trusted=networks(settings.trusted_proxies))
     app.add_exception_handler(ProblemError, problem_handler)
     app.add_exception_handler(RequestValidationError, _request_validation_handler)

@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
@@ -18,6 +19,7 @@ from intake.forms import FORMS, schema_dir
 from intake.receiving import Limits, receive
 from intake.schemas import FormLinks, FormOut, ReceiptOut, StatusOut, TimelineEntry
 
+log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["intake"])
 schemas_router = APIRouter(tags=["intake"])
 
@@ -81,6 +83,19 @@ def _limits(runtime: Runtime) -> Limits:
     )
 
 
+def _log_refusal(request: Request, problem: ProblemError) -> None:
+    """At info, so that an operator can tell a portal why its submission was refused."""
+    log.info(
+        "application.refused",
+        status=problem.status,
+        code=problem.code,
+        form=problem.form_id,
+        reasons=sorted({v.code for v in problem.violations})[:20],
+        detail=problem.detail[:300],
+        client=request.client.host if request.client else None,
+    )
+
+
 def status_url(request: Request, receipt: service.Receipt) -> str:
     """The citizen's link: under `EANTRAG_PUBLIC_BASE_URL`, else where the request was sent."""
     configured = request.app.state.settings.public_base_url
@@ -133,6 +148,7 @@ async def submit_application(
         reasons = {v.code for v in exc.violations} or {exc.code}
         for reason in reasons:
             VALIDATION_FAILURES.labels(exc.form_id or "unknown", reason).inc()
+        _log_refusal(request, exc)
         raise
     try:
         receipt = await service.accept(
@@ -142,6 +158,9 @@ async def submit_application(
             submission,
             idempotency_key,
         )
+    except ProblemError as exc:
+        _log_refusal(request, exc)
+        raise
     finally:
         submission.close()
     APPLICATIONS_ACCEPTED.labels(receipt.form_id).inc()
