@@ -36,12 +36,26 @@ from eantrag.db import Database
 from eantrag.logs import configure_logging
 from eantrag.runtime import open_blob_store
 from eantrag.settings import Settings
+from routing.cli import require_known_authority
 
 archive_app = typer.Typer(help="xdomea Aussonderung to the state archive.", no_args_is_help=True)
 console = Console(stderr=True)
 T = TypeVar("T")
 
-AuthorityOpt = Annotated[str, typer.Option("--authority", help="The authority's id.")]
+
+def _known_authority(value: str) -> str:
+    require_known_authority(value)
+    return value
+
+
+AuthorityOpt = Annotated[
+    str,
+    typer.Option(
+        "--authority",
+        help="The authority's id (eantrag directory authorities).",
+        callback=_known_authority,
+    ),
+]
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Reference date YYYY-MM-DD (default: today).")
 ]

@@ -19,6 +19,7 @@ from casefile.models import ApiToken
 from eantrag.db import Database, utcnow
 from eantrag.logs import configure_logging
 from eantrag.settings import Settings
+from routing.cli import require_known_authority
 
 token_app = typer.Typer(help="Clerk API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
@@ -61,6 +62,8 @@ def token_create(
         raise typer.BadParameter(f"role must be one of {', '.join(auth.ROLES)}")
     if role == "clerk" and not authority:
         raise typer.BadParameter("a clerk token needs --authority")
+    if authority is not None:
+        require_known_authority(authority)
 
     async def _create(db: Database) -> auth.IssuedToken:
         async with db.transaction() as session:

@@ -19,6 +19,7 @@ from eantrag.settings import Settings
 from routing import repository, service
 from routing.directory import DirectoryBatch
 from routing.errors import ImportFailed
+from routing.models import Authority
 
 directory_app = typer.Typer(
     help="The directory of services, authorities and responsibilities.", no_args_is_help=True
@@ -132,6 +133,48 @@ def _print_report(file: Path, report: service.ImportReport, declared: str) -> No
             conflicts.add_row(c.leika_key, c.area_key, ", ".join(c.authority_ids))
         console.print(conflicts)
     console.print(declared)
+
+
+def _authorities(settings: Settings) -> list[Authority]:
+    async def _load() -> list[Authority]:
+        db = Database(settings.effective_database_url, pool_size=2)
+        try:
+            async with db.sessionmaker() as session:
+                return await repository.authorities(session)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(_load())
+
+
+def require_known_authority(authority_id: str) -> None:
+    """Refuse an authority id the directory does not hold, naming the ones it does — a typo
+    would otherwise find no cases, or make a token that sees nothing."""
+    known = [a.id for a in _authorities(Settings())]
+    if authority_id in known:
+        return
+    if not known:
+        raise typer.BadParameter(
+            f"unknown authority {authority_id!r}: the directory holds none yet "
+            "(eantrag directory import FILE)",
+            param_hint="'--authority'",
+        )
+    raise typer.BadParameter(
+        f"unknown authority {authority_id!r}; known: {', '.join(known)} "
+        "(eantrag directory authorities)",
+        param_hint="'--authority'",
+    )
+
+
+@directory_app.command("authorities")
+def authorities_command() -> None:
+    """List the authorities of the directory: the ids that --authority takes."""
+    table = Table(title="authorities")
+    for column in ("id", "name", "city", "ARS"):
+        table.add_column(column, no_wrap=column == "id", overflow="fold")
+    for authority in _authorities(_settings()):
+        table.add_row(authority.id, authority.name, authority.city or "", authority.ars or "")
+    console.print(table)
 
 
 @directory_app.command("show")

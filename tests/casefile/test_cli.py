@@ -17,7 +17,7 @@ from casefile.models import Akte
 from eantrag.cli import app
 from eantrag.runtime import Runtime
 from tests.casefile.support import DRESDEN_ID, LEIPZIG_ID, authority_message, bearer, file_directly
-from tests.routing.support import WOHNGELD
+from tests.routing.support import WOHNGELD, import_example
 
 
 def _cli(url: str, *args: str) -> Any:
@@ -34,6 +34,7 @@ async def cli(runtime: Runtime, *args: str) -> Any:
 async def test_a_token_is_shown_once_listed_and_revoked(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
+    await import_example(runtime.db)
     created = await cli(
         runtime,
         "token",
@@ -66,6 +67,23 @@ async def test_a_token_is_shown_once_listed_and_revoked(
     assert triage.exit_code == 0, triage.output
     triage_token = triage.stdout.strip().splitlines()[-1]
     assert (await client.get("/v1/triage", headers=bearer(triage_token))).status_code == 200
+
+
+async def test_an_unknown_authority_is_refused_with_the_known_ones(runtime: Runtime) -> None:
+    empty = await cli(runtime, "token", "create", "--authority", DRESDEN_ID)
+    assert empty.exit_code != 0 and "directory import" in empty.output, empty.output
+    await import_example(runtime.db)
+    listed = await cli(runtime, "directory", "authorities")
+    assert listed.exit_code == 0 and DRESDEN_ID in listed.output and LEIPZIG_ID in listed.output
+    for command in (
+        ["token", "create", "--authority", "stadt-dresdn"],
+        ["archive", "due", "--authority", "stadt-dresdn"],
+        ["archive", "offer", "--authority", "stadt-dresdn", "--out", "/nonexistent"],
+        ["archive", "export", "--authority", "stadt-dresdn", "--out", "/nonexistent"],
+    ):
+        refused = await cli(runtime, *command)
+        assert refused.exit_code == 2, (command, refused.output)
+        assert "stadt-dresdn" in refused.output and DRESDEN_ID in refused.output, refused.output
 
 
 def _units(plan: dict[str, Any]) -> list[tuple[Any, ...]]:
