@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -39,7 +40,9 @@ from eantrag.settings import Settings
 from routing.cli import require_known_authority
 
 archive_app = typer.Typer(help="xdomea Aussonderung to the state archive.", no_args_is_help=True)
-console = Console(stderr=True)
+# soft_wrap: a path longer than the terminal is left whole for the terminal to wrap, so that it
+# can be copied; rich would break it mid-name.
+console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 
@@ -57,19 +60,26 @@ AuthorityOpt = Annotated[
     ),
 ]
 AsOfOpt = Annotated[
-    str | None, typer.Option("--as-of", help="Reference date YYYY-MM-DD (default: today).")
+    str | None,
+    typer.Option("--as-of", help="Reference date, 2037-01-01 or 01.01.2037 (default: today)."),
 ]
 OutOpt = Annotated[Path, typer.Option("--out", help="Directory for the messages written.")]
+
+
+class XdomeaVersion(StrEnum):
+    v3_0_0 = "3.0.0"
+    v3_1_0 = "3.1.0"
+
+
+assert tuple(XdomeaVersion) == VERSIONS, "the choices are the versions archive.schema knows"
 VersionOpt = Annotated[
-    str, typer.Option("--xdomea-version", help=f"xdomea version: {' or '.join(VERSIONS)}.")
+    XdomeaVersion, typer.Option("--xdomea-version", help="The xdomea version to write.")
 ]
-NoSchemaOpt = Annotated[
-    bool,
-    typer.Option(
-        "--no-schema-check",
-        help="Write messages even without EANTRAG_XDOMEA_SCHEMA_DIR (unvalidated).",
-    ),
-]
+
+
+def _no_schema_check(what: str) -> Any:
+    """--no-schema-check, with help that says what it means for this command."""
+    return typer.Option("--no-schema-check", help=f"Without EANTRAG_XDOMEA_SCHEMA_DIR: {what}.")
 
 
 def _settings() -> Settings:
@@ -81,16 +91,12 @@ def _settings() -> Settings:
 def _as_of(value: str | None) -> date:
     if value is None:
         return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
-
-
-def _version(value: str) -> str:
-    if value not in VERSIONS:
-        raise typer.BadParameter(f"{value!r}: use {' or '.join(VERSIONS)}")
-    return value
+    for form in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(value, form).date()
+        except ValueError:
+            continue
+    raise typer.BadParameter(f"{value!r} is not a date (2037-01-01 or 01.01.2037)")
 
 
 def _schema(settings: Settings, skip: bool) -> SchemaCheck:
@@ -161,12 +167,14 @@ def offer(
     authority: AuthorityOpt,
     out: OutOpt,
     as_of: AsOfOpt = None,
-    xdomea_version: VersionOpt = "3.0.0",
-    no_schema_check: NoSchemaOpt = False,
+    xdomea_version: VersionOpt = XdomeaVersion.v3_0_0,
+    no_schema_check: Annotated[
+        bool, _no_schema_check("write the 0501 offer list unvalidated")
+    ] = False,
 ) -> None:
     """Write a 0501 offer list (metadata only) of the due cases and start a process."""
     settings = _settings()
-    day, version = _as_of(as_of), _version(xdomea_version)
+    day, version = _as_of(as_of), xdomea_version.value
     result = _run(
         settings, no_schema_check, lambda s: s.offer(authority, day, out, version=version)
     )
@@ -183,7 +191,9 @@ def offer(
 def appraise(
     message: Annotated[Path, typer.Argument(help="The archive's 0502 (XML or ZIP).", exists=True)],
     out: Annotated[Path, typer.Option("--out", help="Directory for the 0505 receipt.")] = Path("."),
-    no_schema_check: NoSchemaOpt = False,
+    no_schema_check: Annotated[
+        bool, _no_schema_check("read the 0502 and write the 0505 receipt unvalidated")
+    ] = False,
 ) -> None:
     """Record the archive's appraisal (0502: A or V per case) and write the 0505 receipt."""
     settings = _settings()
@@ -215,13 +225,15 @@ def export(
     authority: AuthorityOpt,
     out: OutOpt,
     as_of: AsOfOpt = None,
-    xdomea_version: VersionOpt = "3.0.0",
-    no_schema_check: NoSchemaOpt = False,
+    xdomea_version: VersionOpt = XdomeaVersion.v3_0_0,
+    no_schema_check: Annotated[
+        bool, _no_schema_check("write the 0503 packages unvalidated")
+    ] = False,
 ) -> None:
     """Write one 0503 ZIP per process: the appraised four-step processes (A only; V cases are
     deleted with a record), then all other due cases as one two-step process."""
     settings = _settings()
-    day, version = _as_of(as_of), _version(xdomea_version)
+    day, version = _as_of(as_of), xdomea_version.value
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -256,7 +268,9 @@ def export(
 @archive_app.command("confirm")
 def confirm(
     message: Annotated[Path, typer.Argument(help="The archive's 0506 (XML or ZIP).", exists=True)],
-    no_schema_check: NoSchemaOpt = False,
+    no_schema_check: Annotated[
+        bool, _no_schema_check("read the 0506 without checking it against the XSD")
+    ] = False,
 ) -> None:
     """Apply the archive's import confirmation (0506): delete what it took, report the rest."""
     settings = _settings()
@@ -276,7 +290,9 @@ def confirm(
 @archive_app.command("verify")
 def verify(
     package: Annotated[Path, typer.Argument(help="A 0503 ZIP.", exists=True)],
-    no_schema_check: NoSchemaOpt = False,
+    no_schema_check: Annotated[
+        bool, _no_schema_check("check the packaging rules and the manifest, not the XSD")
+    ] = False,
 ) -> None:
     """Check a 0503 package against the packaging rules, the XSD and its manifest."""
     settings = _settings()

@@ -20,7 +20,7 @@ from routing.cli import directory_app
 app = typer.Typer(
     help="eantrag: online applications into the e-Akte and the archive.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -29,7 +29,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(fileplan_app, name="fileplan")
 app.add_typer(archive_app, name="archive")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:

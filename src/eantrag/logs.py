@@ -30,7 +30,7 @@ def _stderr_logger(*_args: Any) -> _StderrLogger:
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The standard library's lines (uvicorn, alembic, SQLAlchemy) on the current `sys.stderr`."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
