@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -90,53 +90,47 @@ class Keys:
     submission_id: str | None = None
     sender: str = ""
 
-    def clauses(self) -> list[tuple[Any, str, str]]:
-        """(where-clause, what to name in a conflict, the key's value) for each key present."""
-        found: list[tuple[Any, str, str]] = []
-        if self.idempotency_key:
-            found.append(
-                (
-                    Application.idempotency_key == self.idempotency_key,
-                    "the Idempotency-Key",
-                    self.idempotency_key,
-                )
+    def present(self) -> list[tuple[str, str, Any]]:
+        """(what to name in a conflict, the key's value, its column) for each key present."""
+        keys = [
+            ("Idempotency-Key", self.idempotency_key, Application.idempotency_key),
+            ("nachrichtenUUID", self.message_uuid, Application.message_uuid),
+            ("submissionId", self.submission_id, Application.submission_id),
+        ]
+        return [(what, value, column) for what, value, column in keys if value]
+
+    def clause(self) -> Any:
+        """One lookup for all keys (each has its unique index)."""
+        return or_(
+            *(
+                column == value
+                if what == "Idempotency-Key"
+                else (Application.sender == self.sender) & (column == value)
+                for what, value, column in self.present()
             )
-        if self.message_uuid:
-            found.append(
-                (
-                    (Application.sender == self.sender)
-                    & (Application.message_uuid == self.message_uuid),
-                    "the nachrichtenUUID",
-                    self.message_uuid,
-                )
-            )
-        if self.submission_id:
-            found.append(
-                (
-                    (Application.sender == self.sender)
-                    & (Application.submission_id == self.submission_id),
-                    "the submissionId",
-                    self.submission_id,
-                )
-            )
-        return found
+        )
 
 
 async def _replay(
     session: AsyncSession, keys: Keys, fingerprint: str, tokens: StatusTokens
 ) -> Receipt | None:
     """The receipt of the earlier submission this one repeats, if any; 409 if it differs."""
-    for clause, what, value in keys.clauses():
-        existing = await session.scalar(select(Application).where(clause))
-        if existing is None:
-            continue
-        if existing.fingerprint != fingerprint:
-            raise Conflict(
-                f"{what} {value} was used for different content "
-                f"(application {existing.id}); a new message needs a new one",
-                [Violation("idempotency_conflict", what.removeprefix("the "), value)],
-            )
-        return _receipt(column_values(existing), tokens, replayed=True)
+    if not keys.present():
+        return None
+    found = (await session.scalars(select(Application).where(keys.clause()))).all()
+    for what, value, column in keys.present():
+        for existing in found:
+            if getattr(existing, column.key) != value:
+                continue
+            if what != "Idempotency-Key" and existing.sender != keys.sender:
+                continue
+            if existing.fingerprint != fingerprint:
+                raise Conflict(
+                    f"the {what} {value} was used for different content "
+                    f"(application {existing.id}); a new message needs a new one",
+                    [Violation("idempotency_conflict", what, value)],
+                )
+            return _receipt(column_values(existing), tokens, replayed=True)
     return None
 
 
