@@ -647,30 +647,29 @@ def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None
     cap.form = application.form.id
     cap.add(data_part.spool.size)
 
-    schema_uri = content.get("data", {}).get("submissionSchema", {}).get("schemaUri")
-    if schema_uri is not None and schema_uri != application.form.namespace:
-        raise Invalid(
-            [
-                Violation(
-                    "fitconnect.schema_mismatch",
-                    "metadata/contentStructure/data/submissionSchema/schemaUri",
-                    f"{schema_uri} is not the schema of the data part, the form "
-                    f"{application.form.id} ({application.form.namespace})",
-                )
-            ]
-        )
-    service = metadata.get("publicServiceType", {}).get("identifier")
-    if service is not None and service != application.form.leika_urn:
-        raise Invalid(
-            [
-                Violation(
-                    "fitconnect.service_mismatch",
-                    "metadata/publicServiceType/identifier",
-                    f"{service} does not match the form "
-                    f"{application.form.id} ({application.form.leika_urn})",
-                )
-            ]
-        )
+    # What the metadata says of the data part must be what the data part turned out to be.
+    form = application.form
+    said = [
+        (
+            "fitconnect.schema_mismatch",
+            "metadata/contentStructure/data/submissionSchema/schemaUri",
+            content.get("data", {}).get("submissionSchema", {}).get("schemaUri"),
+            form.namespace,
+        ),
+        (
+            "fitconnect.service_mismatch",
+            "metadata/publicServiceType/identifier",
+            metadata.get("publicServiceType", {}).get("identifier"),
+            form.leika_urn,
+        ),
+    ]
+    mismatches = [
+        Violation(code, where, f"{given} does not match the form {form.id} ({expected})")
+        for code, where, given, expected in said
+        if given is not None and given != expected
+    ]
+    if mismatches:
+        raise Invalid(mismatches)
     # An attachment carried inline (`inhalt`) needs no part of its own.
     referenced: set[str] = {
         str(ref["anlageId"])

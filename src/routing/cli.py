@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from eantrag import schema
 from eantrag.db import Database
@@ -25,6 +27,7 @@ directory_app = typer.Typer(
     help="The directory of services, authorities and responsibilities.", no_args_is_help=True
 )
 console = Console()
+T = TypeVar("T")
 
 
 class Format(StrEnum):
@@ -135,16 +138,22 @@ def _print_report(file: Path, report: service.ImportReport, declared: str) -> No
     console.print(declared)
 
 
-def _authorities(settings: Settings) -> list[Authority]:
-    async def _load() -> list[Authority]:
+def _read(settings: Settings, query: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """One read of the directory, in a database connection of its own."""
+
+    async def _run() -> T:
         db = Database(settings.effective_database_url, pool_size=2)
         try:
             async with db.sessionmaker() as session:
-                return await repository.authorities(session)
+                return await query(session)
         finally:
             await db.dispose()
 
-    return asyncio.run(_load())
+    return asyncio.run(_run())
+
+
+def _authorities(settings: Settings) -> list[Authority]:
+    return _read(settings, repository.authorities)
 
 
 def require_known_authority(authority_id: str) -> None:
@@ -181,18 +190,9 @@ def authorities_command() -> None:
 def show_command() -> None:
     """Show how much the directory holds and what the router decided so far."""
     settings = _settings()
-
-    async def _counts() -> dict[str, int]:
-        db = Database(settings.effective_database_url, pool_size=2)
-        try:
-            async with db.sessionmaker() as session:
-                return await repository.counts(session)
-        finally:
-            await db.dispose()
-
     table = Table(title="directory")
     table.add_column("")
     table.add_column("count", justify="right")
-    for name, value in asyncio.run(_counts()).items():
+    for name, value in _read(settings, repository.counts).items():
         table.add_row(name, str(value))
     console.print(table)
