@@ -33,11 +33,11 @@ from archive.errors import ArchiveError
 from archive.package import verify_package
 from archive.schema import VERSIONS, SchemaCheck
 from archive.service import ArchiveService, ConfirmResult, ExportResult
+from eantrag.authorities import require_known_authority
 from eantrag.db import Database
 from eantrag.logs import configure_logging
 from eantrag.runtime import open_blob_store
 from eantrag.settings import Settings
-from routing.cli import require_known_authority
 
 archive_app = typer.Typer(help="xdomea Aussonderung to the state archive.", no_args_is_help=True)
 # soft_wrap: a path longer than the terminal is left whole for the terminal to wrap, so that it

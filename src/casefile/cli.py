@@ -19,10 +19,10 @@ from casefile import audit, auth, repository, service
 from casefile.errors import FilePlanInvalid
 from casefile.fileplan import DEFAULT_AUTHORITY, read_plan
 from casefile.models import ApiToken
+from eantrag.authorities import require_known_authority
 from eantrag.db import Database, utcnow
 from eantrag.logs import configure_logging
 from eantrag.settings import Settings
-from routing.cli import require_known_authority
 
 token_app = typer.Typer(help="Clerk API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)

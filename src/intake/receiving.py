@@ -56,7 +56,6 @@ MULTIPART = "multipart/form-data"
 SUBMISSION_ID = "submissionId"
 """An optional part: FIT-Connect's id of the submission, a natural idempotency key like the
 form's nachrichtenUUID."""
-LEIKA_URN_PREFIX = "urn:de:fim:leika:leistung:"
 # No paths, no control characters (C0, DEL, C1), no bidi overrides that disguise an extension,
 # none of the characters Windows reserves (a clerk's desktop or an archive ZIP unpacks them).
 _SAFE_FILENAME = re.compile(

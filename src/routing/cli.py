@@ -156,23 +156,9 @@ def _authorities(settings: Settings) -> list[Authority]:
     return _read(settings, repository.authorities)
 
 
-def require_known_authority(authority_id: str) -> None:
-    """Refuse an authority id the directory does not hold, naming the ones it does — a typo
-    would otherwise find no cases, or make a token that sees nothing."""
-    known = [a.id for a in _authorities(Settings())]
-    if authority_id in known:
-        return
-    if not known:
-        raise typer.BadParameter(
-            f"unknown authority {authority_id!r}: the directory holds none yet "
-            "(eantrag directory import FILE)",
-            param_hint="'--authority'",
-        )
-    raise typer.BadParameter(
-        f"unknown authority {authority_id!r}; known: {', '.join(known)} "
-        "(eantrag directory authorities)",
-        param_hint="'--authority'",
-    )
+def authority_ids(settings: Settings) -> list[str]:
+    """The ids of the directory's authorities (what every --authority takes)."""
+    return [a.id for a in _authorities(settings)]
 
 
 @directory_app.command("authorities")

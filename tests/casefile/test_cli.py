@@ -13,8 +13,8 @@ from unittest.mock import patch
 import httpx
 from typer.testing import CliRunner
 
+from bootstrap.cli import app
 from casefile.models import Akte
-from eantrag.cli import app
 from eantrag.runtime import Runtime
 from tests.casefile.support import DRESDEN_ID, LEIPZIG_ID, authority_message, bearer, file_directly
 from tests.routing.support import WOHNGELD, import_example
@@ -233,8 +233,8 @@ async def test_token_list_is_a_table(runtime: Runtime) -> None:
 
 def test_paths_in_command_output_are_never_broken_mid_name() -> None:
     from archive import cli as archive_cli
+    from bootstrap import cli as eantrag_cli
     from casefile import cli as casefile_cli
-    from eantrag import cli as eantrag_cli
 
     path = "/srv/eantrag/aussonderung/2037/" + "7f3c2a9e-1b4d-4c8e-9a6f-2d5e8b1c0a47" * 2 + ".zip"
     for console in (archive_cli.console, casefile_cli.console, eantrag_cli.console):

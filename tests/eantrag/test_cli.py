@@ -19,7 +19,7 @@ from tests.test_readme import free_port
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "eantrag", *args],
+        [sys.executable, "-m", "bootstrap", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -60,7 +60,7 @@ def test_a_worker_serves_its_metrics_when_given_a_port(tmp_path: Path) -> None:
     }
     assert run("db", "upgrade", env={"EANTRAG_DATA_DIR": str(tmp_path)}).returncode == 0
     worker = subprocess.Popen(
-        [sys.executable, "-m", "eantrag", "worker", "status"],
+        [sys.executable, "-m", "bootstrap", "worker", "status"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -107,7 +107,7 @@ def test_serve_logs_every_line_as_json_with_the_request_id(tmp_path: Path) -> No
         "EANTRAG_LOG_FORMAT": "json",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "eantrag", "serve", "--no-workers", "--port", str(port)],
+        [sys.executable, "-m", "bootstrap", "serve", "--no-workers", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

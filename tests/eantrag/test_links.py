@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from eantrag.app import create_app
+from bootstrap.app import create_app
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from tests.conftest import EXAMPLES
