@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import subprocess
 import sys
 import tempfile
@@ -145,6 +146,13 @@ async def pipeline(url: str, amqp: str, applications: int, data_dir: Path) -> di
 
                 async def submit(n: int) -> None:
                     body, media = bodies[n % 2]
+                    # A message of its own each time: a repeated nachrichtenUUID is filed once.
+                    body = re.sub(
+                        rb'(nachrichtenUUID(?:>|"\s*:\s*"))[0-9a-f-]{36}',
+                        lambda m: m.group(1) + str(uuid.uuid4()).encode(),
+                        body,
+                        count=1,
+                    )
                     async with semaphore:
                         response = await client.post(
                             "/v1/applications", content=body, headers={"content-type": media}

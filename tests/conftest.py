@@ -165,6 +165,20 @@ async def client(runtime: Runtime, settings: Settings) -> AsyncIterator[httpx.As
             yield await as_portal(c, runtime.db)
 
 
+_MESSAGE_UUID = re.compile(rb'(nachrichtenUUID(?:>|"\s*:\s*"))[0-9a-fA-F-]{36}')
+
+
+def new_message(document: bytes, message_uuid: str | None = None) -> bytes:
+    """The example (XML or JSON) as a message of its own: another nachrichtenUUID.
+
+    The same nachrichtenUUID again is a repeat of the message, filed once.
+    """
+    fresh = (message_uuid or str(uuid.uuid4())).encode()
+    changed, count = _MESSAGE_UUID.subn(lambda m: m.group(1) + fresh, document, count=1)
+    assert count == 1
+    return changed
+
+
 def break_postcode(document: bytes) -> bytes:
     """The first postcode made schema-invalid (a letter in front of the digits)."""
     broken, count = re.subn(rb"(postleitzahl>)(\d)", rb"\1x\2", document, count=1)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -32,30 +33,53 @@ from archive.errors import ArchiveError
 from archive.package import verify_package
 from archive.schema import VERSIONS, SchemaCheck
 from archive.service import ArchiveService, ConfirmResult, ExportResult, Plan
+from eantrag.authorities import require_known_authority
 from eantrag.db import Database
 from eantrag.logs import configure_logging
 from eantrag.runtime import open_blob_store
 from eantrag.settings import Settings
 
 archive_app = typer.Typer(help="xdomea Aussonderung to the state archive.", no_args_is_help=True)
-console = Console(stderr=True)
+# soft_wrap: a path longer than the terminal is left whole for the terminal to wrap, so that it
+# can be copied; rich would break it mid-name.
+console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
-AuthorityOpt = Annotated[str, typer.Option("--authority", help="The authority's id.")]
-AsOfOpt = Annotated[
-    str | None, typer.Option("--as-of", help="Reference date YYYY-MM-DD (default: today).")
-]
-OutOpt = Annotated[Path, typer.Option("--out", help="Directory for the messages written.")]
-VersionOpt = Annotated[
-    str, typer.Option("--xdomea-version", help=f"xdomea version: {' or '.join(VERSIONS)}.")
-]
-NoSchemaOpt = Annotated[
-    bool,
+
+def _known_authority(value: str) -> str:
+    require_known_authority(value)
+    return value
+
+
+AuthorityOpt = Annotated[
+    str,
     typer.Option(
-        "--no-schema-check",
-        help="Write messages even without EANTRAG_XDOMEA_SCHEMA_DIR (unvalidated).",
+        "--authority",
+        help="The authority's id (eantrag directory authorities).",
+        callback=_known_authority,
     ),
 ]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Reference date, 2037-01-01 or 01.01.2037 (default: today)."),
+]
+OutOpt = Annotated[Path, typer.Option("--out", help="Directory for the messages written.")]
+
+
+class XdomeaVersion(StrEnum):
+    v3_0_0 = "3.0.0"
+    v3_1_0 = "3.1.0"
+
+
+assert tuple(XdomeaVersion) == VERSIONS, "the choices are the versions archive.schema knows"
+VersionOpt = Annotated[
+    XdomeaVersion, typer.Option("--xdomea-version", help="The xdomea version to write.")
+]
+
+
+def _no_schema_check(what: str) -> Any:
+    """--no-schema-check, with help that says what it means for this command."""
+    return typer.Option("--no-schema-check", help=f"Without EANTRAG_XDOMEA_SCHEMA_DIR: {what}.")
 
 
 YesOpt = Annotated[
@@ -107,16 +131,12 @@ def _settings() -> Settings:
 def _as_of(value: str | None) -> date:
     if value is None:
         return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
-
-
-def _version(value: str) -> str:
-    if value not in VERSIONS:
-        raise typer.BadParameter(f"{value!r}: use {' or '.join(VERSIONS)}")
-    return value
+    for form in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(value, form).date()
+        except ValueError:
+            continue
+    raise typer.BadParameter(f"{value!r} is not a date (2037-01-01 or 01.01.2037)")
 
 
 def _schema(settings: Settings, skip: bool) -> SchemaCheck:
@@ -187,12 +207,14 @@ def offer(
     authority: AuthorityOpt,
     out: OutOpt,
     as_of: AsOfOpt = None,
-    xdomea_version: VersionOpt = "3.0.0",
-    no_schema_check: NoSchemaOpt = False,
+    xdomea_version: VersionOpt = XdomeaVersion.v3_0_0,
+    no_schema_check: Annotated[
+        bool, _no_schema_check("write the 0501 offer list unvalidated")
+    ] = False,
 ) -> None:
     """Write a 0501 offer list (metadata only) of the due cases and start a process."""
     settings = _settings()
-    day, version = _as_of(as_of), _version(xdomea_version)
+    day, version = _as_of(as_of), xdomea_version.value
     result = _run(
         settings, no_schema_check, lambda s: s.offer(authority, day, out, version=version)
     )
@@ -209,7 +231,9 @@ def offer(
 def appraise(
     message: Annotated[Path, typer.Argument(help="The archive's 0502 (XML or ZIP).", exists=True)],
     out: Annotated[Path, typer.Option("--out", help="Directory for the 0505 receipt.")] = Path("."),
-    no_schema_check: NoSchemaOpt = False,
+    no_schema_check: Annotated[
+        bool, _no_schema_check("read the 0502 and write the 0505 receipt unvalidated")
+    ] = False,
 ) -> None:
     """Record the archive's appraisal (0502: A or V per case) and write the 0505 receipt."""
     settings = _settings()
@@ -241,8 +265,10 @@ def export(
     authority: AuthorityOpt,
     out: OutOpt,
     as_of: AsOfOpt = None,
-    xdomea_version: VersionOpt = "3.0.0",
-    no_schema_check: NoSchemaOpt = False,
+    xdomea_version: VersionOpt = XdomeaVersion.v3_0_0,
+    no_schema_check: Annotated[
+        bool, _no_schema_check("write the 0503 packages unvalidated")
+    ] = False,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -250,7 +276,7 @@ def export(
     deleted with a record), then all other due cases as one two-step process. Shows the plan
     first; deleting asks for confirmation unless --yes."""
     settings = _settings()
-    day, version = _as_of(as_of), _version(xdomea_version)
+    day, version = _as_of(as_of), xdomea_version.value
     plan: Plan = _run(settings, no_schema_check, lambda s: s.export_plan(authority, day))
     _approve(plan, yes, dry_run)
     with Progress(
@@ -287,7 +313,9 @@ def export(
 @archive_app.command("confirm")
 def confirm(
     message: Annotated[Path, typer.Argument(help="The archive's 0506 (XML or ZIP).", exists=True)],
-    no_schema_check: NoSchemaOpt = False,
+    no_schema_check: Annotated[
+        bool, _no_schema_check("read the 0506 without checking it against the XSD")
+    ] = False,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -312,7 +340,9 @@ def confirm(
 @archive_app.command("verify")
 def verify(
     package: Annotated[Path, typer.Argument(help="A 0503 ZIP.", exists=True)],
-    no_schema_check: NoSchemaOpt = False,
+    no_schema_check: Annotated[
+        bool, _no_schema_check("check the packaging rules and the manifest, not the XSD")
+    ] = False,
 ) -> None:
     """Check a 0503 package against the packaging rules, the XSD and its manifest."""
     settings = _settings()

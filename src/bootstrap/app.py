@@ -6,12 +6,19 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -19,15 +26,19 @@ from bootstrap.components import COMPONENTS
 from bootstrap.wiring import open_pipeline
 from eantrag import __version__, heap
 from eantrag.db import OUTAGE_ERRORS, is_outage
+from eantrag.forwarded import ForwardedMiddleware, networks
+from eantrag.logs import RequestLogMiddleware
 from eantrag.metrics import MetricsMiddleware, metrics_response
 from eantrag.problems import (
-    PROBLEM_BASE,
     PROBLEM_MEDIA_TYPE,
+    Problem,
     ProblemError,
     Unavailable,
     problem_handler,
     problem_responses,
+    problem_type,
 )
+from eantrag.queryparams import refuse_unknown_query_parameters
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from identity.cors import allow_browser_portals
@@ -107,9 +118,17 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        dependencies=[Depends(refuse_unknown_query_parameters)],
+        docs_url=None,
+        redoc_url=None,
     )
+    _serve_docs(app)
+    _problems_in_openapi(app)
+    app.state.settings = settings
     app.add_middleware(MetricsMiddleware)
     allow_browser_portals(app, settings)
+    app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(ForwardedMiddleware, trusted=networks(settings.trusted_proxies))
     app.add_exception_handler(ProblemError, problem_handler)
     app.add_exception_handler(RequestValidationError, _request_validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
@@ -165,6 +184,75 @@ def create_app(
     return app
 
 
+def _problems_in_openapi(app: FastAPI) -> None:
+    """Every error response of the document is `application/problem+json` with the Problem
+    schema, as the handlers answer — also FastAPI's own 422, documented as plain JSON.
+
+    `/readyz` keeps its own shape (the state of each dependency) for probes.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+        for path, operations in document["paths"].items():
+            if path == "/readyz":
+                continue
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    if status[0] in "45":
+                        response["content"] = {PROBLEM_MEDIA_TYPE: problem}
+        schemas = document.get("components", {}).get("schemas", {})
+        schemas.setdefault(
+            "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+STATIC = Path(__file__).parent / "static"
+ASSETS = "/docs-assets"
+
+
+def _serve_docs(app: FastAPI) -> None:
+    """Swagger UI and ReDoc from the package's own copies (`static/README.md`): nothing is
+    loaded from a CDN or Google Fonts, so the pages work on an offline authority network and
+    tell no third party who reads them."""
+    app.mount(ASSETS, StaticFiles(directory=STATIC), name="docs-assets")
+    favicon = f"{ASSETS}/swagger-ui/favicon-32x32.png"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="eantrag – API",
+            swagger_js_url=f"{ASSETS}/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS}/swagger-ui/swagger-ui.css",
+            swagger_favicon_url=favicon,
+            oauth2_redirect_url="/docs/oauth2-redirect",
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="eantrag – API",
+            redoc_js_url=f"{ASSETS}/redoc/redoc.standalone.js",
+            redoc_favicon_url=favicon,
+            with_google_fonts=False,
+        )
+
+
 RETRY_AFTER_SECONDS = 5
 
 
@@ -176,7 +264,7 @@ async def _database_error_handler(request: Request, exc: Exception) -> JSONRespo
         log.error("request.database_error", path=request.url.path, error=repr(exc))
         return JSONResponse(
             {
-                "type": PROBLEM_BASE + "internal-error",
+                "type": problem_type("internal_error"),
                 "title": "Internal error",
                 "status": 500,
                 "detail": "an unexpected database error; it was logged",
@@ -199,7 +287,7 @@ async def _http_exception_handler(request: Request, exc: Exception) -> JSONRespo
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return JSONResponse(
         {
-            "type": PROBLEM_BASE + code.replace("_", "-"),
+            "type": problem_type(code),
             "title": str(exc.detail),
             "status": exc.status_code,
             "detail": str(exc.detail),
@@ -224,7 +312,7 @@ async def _request_validation_handler(request: Request, exc: Exception) -> JSONR
     ]
     return JSONResponse(
         {
-            "type": PROBLEM_BASE + "invalid-request",
+            "type": problem_type("invalid_request"),
             "title": "Invalid request",
             "status": 422,
             "detail": "the request's parameters are not valid",

@@ -10,22 +10,26 @@ import typer
 from rich.console import Console
 
 from bootstrap.components import COMPONENTS
-from eantrag import __version__, heap, schema
+from eantrag import __version__, authorities, heap, schema
 from eantrag.logs import configure_logging
 from eantrag.metrics import serve_metrics
 from eantrag.settings import Settings
+from routing import cli as routing_cli
 
 app = typer.Typer(
     help="eantrag: online applications into the e-Akte and the archive.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 for component in COMPONENTS:
     for name, commands in component.commands:
         app.add_typer(commands, name=name)
-console = Console(stderr=True)
+# Every --authority of every context is checked against routing's directory.
+authorities.provide(routing_cli.authority_ids)
+# soft_wrap: long paths are left whole for the terminal to wrap, never broken mid-name by rich.
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:
@@ -34,13 +38,25 @@ def _settings() -> Settings:
     return settings
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"eantrag {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            is_eager=True,
+            callback=_print_version,
+        ),
+    ] = False,
 ) -> None:
-    if version:
-        typer.echo(__version__)
-        raise typer.Exit()
+    """eantrag: online applications into the e-Akte and the archive."""
 
 
 @db_app.command("upgrade")
@@ -89,6 +105,9 @@ def serve(
         port=port or settings.port,
         log_config=None,
         access_log=False,
+        # Forwarded headers count only from EANTRAG_TRUSTED_PROXIES (eantrag.forwarded), not
+        # from uvicorn's default of 127.0.0.1.
+        proxy_headers=False,
         timeout_graceful_shutdown=10,
     )
 

@@ -40,13 +40,22 @@ class Case:
     expect_accept: bool = True
 
 
+FIT_CONNECT_REPLACES = b"9632f31f-42ff-461e-95ab-37f8840da00d"
+FIT_CONNECT_MESSAGE_UUID = b"2e7d4c19-8a3b-4f56-9d0e-1b6a5c7f3e82"
+
+
 def example_cases() -> list[Case]:
     cases = []
     for name in ("hundeanmeldung.xml", "hundeanmeldung.json", "wohngeld.xml", "wohngeld.json"):
         path = EXAMPLES / name
         media = "application/xml" if name.endswith(".xml") else "application/json"
         cases.append(Case(f"{name} as {media}", path.read_bytes(), media))
-    wohngeld = (EXAMPLES / "wohngeld.xml").read_bytes()
+    # A message of its own: the same nachrichtenUUID again would be a repeat of wohngeld.xml.
+    wohngeld = (
+        (EXAMPLES / "wohngeld.xml")
+        .read_bytes()
+        .replace(FIT_CONNECT_REPLACES, FIT_CONNECT_MESSAGE_UUID, 1)
+    )
     form = FORMS["wohngeld-mietzuschuss"]
     attachments = example_attachments(form, wohngeld)
     body, content_type = fitconnect.submission(form, wohngeld, "application/xml", attachments)
@@ -213,7 +222,7 @@ async def _print_accounts(db: Database, settings: Settings, console: Console) ->
         table.add_row(account.username, account.password, account.role, account.authority_id or "—")
     console.print(table)
     console.print(
-        f"log in at {settings.public_base_url.rstrip('/')}/login once "
+        f"log in at {settings.link_base_url}/login once "
         "`eantrag serve` runs (same data directory)"
     )
 

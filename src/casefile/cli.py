@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import orjson
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from casefile import audit, auth, repository, service
 from casefile.errors import FilePlanInvalid
 from casefile.fileplan import DEFAULT_AUTHORITY, read_plan
 from casefile.models import ApiToken
+from eantrag.authorities import require_known_authority
 from eantrag.db import Database, utcnow
 from eantrag.logs import configure_logging
 from eantrag.settings import Settings
@@ -23,7 +27,14 @@ from eantrag.settings import Settings
 token_app = typer.Typer(help="Clerk API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 fileplan_app = typer.Typer(help="File plans (Aktenpläne) per authority.", no_args_is_help=True)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
+
+
+class Role(StrEnum):
+    clerk = "clerk"
+    triage = "triage"
+
+
 T = TypeVar("T")
 
 
@@ -50,17 +61,19 @@ def token_create(
         str | None,
         typer.Option(help="The authority whose cases the token sees (required for clerks)."),
     ] = None,
-    role: Annotated[str, typer.Option(help="clerk, or triage for the triage desk.")] = "clerk",
+    role: Annotated[
+        Role, typer.Option(help="clerk: one authority's cases; triage: the triage desk.")
+    ] = Role.clerk,
     name: Annotated[str | None, typer.Option(help="Who holds it (shown in the audit).")] = None,
     expires_in_days: Annotated[
         int | None, typer.Option(min=1, help="Expire after this many days; default: never.")
     ] = None,
 ) -> None:
     """Make a token and print it once; only its SHA-256 is stored."""
-    if role not in auth.ROLES:
-        raise typer.BadParameter(f"role must be one of {', '.join(auth.ROLES)}")
-    if role == "clerk" and not authority:
+    if role == Role.clerk and not authority:
         raise typer.BadParameter("a clerk token needs --authority")
+    if authority is not None:
+        require_known_authority(authority)
 
     async def _create(db: Database) -> auth.IssuedToken:
         async with db.transaction() as session:
@@ -83,30 +96,31 @@ def token_create(
 
 @token_app.command("list")
 def token_list() -> None:
-    """Every token, tab-separated: id, holder, authority, role, created, expires, state."""
+    """Every token as a table: id, holder, authority, role, created, expires, state."""
 
     async def _list(db: Database) -> list[ApiToken]:
         async with db.sessionmaker() as session:
             return await auth.all_tokens(session)
 
-    typer.echo("\t".join(("id", "name", "authority", "role", "created", "expires", "state")))
+    table = Table(title="tokens")
+    for column in ("id", "name", "authority", "role", "created", "expires", "state"):
+        # Ids and times are copied whole: never wrapped or cut.
+        table.add_column(column, no_wrap=column in ("id", "created", "expires"))
     for row in _run(_list):
         state = "revoked" if row.revoked_at else "active"
         if row.expires_at and row.revoked_at is None and row.expires_at <= utcnow():
             state = "expired"
-        typer.echo(
-            "\t".join(
-                (
-                    str(row.id),
-                    row.name,
-                    row.authority_id or "-",
-                    row.role,
-                    row.created_at.isoformat(timespec="seconds"),
-                    row.expires_at.isoformat(timespec="seconds") if row.expires_at else "never",
-                    state,
-                )
-            )
+        table.add_row(
+            str(row.id),
+            row.name,
+            row.authority_id or "-",
+            row.role,
+            row.created_at.isoformat(timespec="seconds"),
+            row.expires_at.isoformat(timespec="seconds") if row.expires_at else "never",
+            state,
         )
+    # A table as wide as it needs when the output is not a terminal (a pipe, a file).
+    Console(width=None if sys.stdout.isatty() else 250).print(table)
 
 
 @token_app.command("revoke")

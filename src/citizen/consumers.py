@@ -147,7 +147,7 @@ def workers(runtime: Runtime) -> dict[str, Worker]:
             PipelineSource(runtime.blobs),
             mailer_from(runtime.settings),
             tokens,
-            runtime.settings.public_base_url,
+            runtime.settings.link_base_url,
         )
         await runtime.broker.consume(
             NOTIFICATIONS_QUEUE, handler, prefetch=runtime.settings.queue_prefetch

@@ -13,6 +13,7 @@ from prometheus_client import (
     start_http_server,
 )
 from starlette.responses import Response
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter(
@@ -68,10 +69,30 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route: Any = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_template(scope)
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             LATENCY.labels(scope["method"], template).observe(time.perf_counter() - start)
+
+
+def route_template(scope: Scope) -> str:
+    """The template of the route that answered (`/v1/cases/{case_id}`), `unmatched` if none.
+
+    FastAPI's own routes put themselves into the scope; Starlette's (`/openapi.json`, `/docs`,
+    mounted files) do not, so those are looked up.
+    """
+    route: Any = scope.get("route")
+    if route is not None:
+        return str(route.path)
+    endpoint = scope.get("endpoint")
+    if endpoint is None:
+        return "unmatched"
+    app: Any = scope.get("app")
+    for candidate in getattr(app, "routes", ()):
+        if isinstance(candidate, Mount) and candidate.app is endpoint:
+            return str(candidate.path) + "/{path}"
+        if getattr(candidate, "endpoint", None) is endpoint:
+            return str(candidate.path)
+    return "unmatched"
 
 
 def serve_metrics(host: str, port: int) -> None:

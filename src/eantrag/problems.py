@@ -13,6 +13,13 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://eantrag.de/problems/"
 
 
+def problem_type(code: str) -> str:
+    """The `type` URI of a problem code, in one scheme: the code with `.` and `_` as `-`
+    (`casefile.invalid_transition` → `https://eantrag.de/problems/casefile-invalid-transition`).
+    """
+    return PROBLEM_BASE + code.replace(".", "-").replace("_", "-")
+
+
 @dataclass(frozen=True)
 class Violation:
     """One reason a request was refused; line/column/xpath only for XML."""
@@ -49,7 +56,7 @@ class ProblemError(Exception):
 
     def to_response(self, instance: str | None = None) -> JSONResponse:
         body: dict[str, Any] = {
-            "type": PROBLEM_BASE + self.code.replace(".", "-"),
+            "type": problem_type(self.code),
             "title": self.title,
             "status": self.status,
             "detail": self.detail,

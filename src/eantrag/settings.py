@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -92,9 +93,20 @@ class Settings(BaseSettings):
         description="Request bodies up to this size are spooled in memory, larger ones to disk.",
     )
 
-    public_base_url: str = Field(
-        default="http://localhost:8000",
-        description="Base URL used in receipts (`statusUrl`) and `Location` headers.",
+    public_base_url: str | None = Field(
+        default=None,
+        description="Base URL used in receipts (`statusUrl`) and `Location` headers, e.g. "
+        "`https://antrag.example.de`. Unset: the scheme and host the request was sent to "
+        "(behind a proxy, as `EANTRAG_TRUSTED_PROXIES` allow); links made outside a request "
+        "(e-mails to citizens, the token issuer, the OIDC redirect) then use "
+        "`http://127.0.0.1:8000`, so set it in production.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks of reverse proxies, as JSON, e.g. "
+        '`["10.0.0.0/8", "127.0.0.1"]`. Only from these are the `Forwarded` and '
+        "`X-Forwarded-Proto/-Host/-For` headers believed (the client's scheme, host and "
+        "address); from anyone else they are ignored.",
     )
     host: str = Field(default="127.0.0.1", description="Address `eantrag serve` binds to.")
     port: int = Field(default=8000, description="Port `eantrag serve` listens on.")
@@ -237,7 +249,7 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "`iss` of the access tokens eantrag issues and accepts. Unset: "
-            "`EANTRAG_PUBLIC_BASE_URL`."
+            "`EANTRAG_PUBLIC_BASE_URL` (`http://127.0.0.1:8000` when that is unset too)."
         ),
     )
     token_audience: str = Field(
@@ -374,6 +386,7 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"{value!r} is no rate limit (e.g. `600/minute`): {exc}") from exc
         return value
+
     fitconnect_submission_api: str | None = Field(
         default=None,
         description=(
@@ -441,6 +454,16 @@ class Settings(BaseSettings):
             )
         return value or None
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address or network") from exc
+        return value
+
     @field_validator("log_format")
     @classmethod
     def _known_format(cls, value: str) -> str:
@@ -462,7 +485,7 @@ class Settings(BaseSettings):
 
     @property
     def effective_token_issuer(self) -> str:
-        return self.token_issuer or self.public_base_url.rstrip("/")
+        return self.token_issuer or self.link_base_url
 
     @property
     def is_sqlite(self) -> bool:
@@ -470,7 +493,13 @@ class Settings(BaseSettings):
 
     @property
     def effective_oidc_redirect_url(self) -> str:
-        return self.oidc_redirect_url or self.public_base_url.rstrip("/") + "/login/oidc/callback"
+        return self.oidc_redirect_url or self.link_base_url + "/login/oidc/callback"
+
+    @property
+    def link_base_url(self) -> str:
+        """The base of links made outside a request (e-mails, token issuer, OIDC redirect, the
+        demo): `EANTRAG_PUBLIC_BASE_URL`, else the default address of `eantrag serve`."""
+        return (self.public_base_url or "http://127.0.0.1:8000").rstrip("/")
 
     @property
     def fitconnect_enabled(self) -> bool:

@@ -91,7 +91,7 @@ async def submit_through_standin(
         f"destination     decrypted, checked, filed as application {row['application_id']}; "
         f"event {event.rsplit('/', 1)[-1]} signed (PS512, verified with the registered key)"
     )
-    base = runtime.settings.public_base_url.rstrip("/")
+    base = runtime.settings.link_base_url
     application_id = row["application_id"]
     token = tokens.issue(application_id)
     return {

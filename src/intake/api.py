@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
@@ -16,11 +17,12 @@ from eantrag.runtime import Runtime
 from identity import ratelimit
 from identity.portals.api import Sending, authorize
 from intake import service
-from intake.errors import TooLarge
+from intake.errors import BadRequest, Violation
 from intake.forms import FORMS, schema_dir
 from intake.receiving import Limits, receive
 from intake.schemas import FormLinks, FormOut, ReceiptOut, StatusOut, TimelineEntry
 
+log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["intake"])
 schemas_router = APIRouter(tags=["intake"])
 
@@ -102,8 +104,23 @@ def _limits(runtime: Runtime) -> Limits:
     return service.limits(runtime.settings)
 
 
+def _log_refusal(request: Request, problem: ProblemError) -> None:
+    """At info, so that an operator can tell a portal why its submission was refused."""
+    log.info(
+        "application.refused",
+        status=problem.status,
+        code=problem.code,
+        form=problem.form_id,
+        reasons=sorted({v.code for v in problem.violations})[:20],
+        detail=problem.detail[:300],
+        client=request.client.host if request.client else None,
+    )
+
+
 def status_url(request: Request, receipt: service.Receipt) -> str:
-    base = request.app.state.runtime.settings.public_base_url.rstrip("/")
+    """The citizen's link: under `EANTRAG_PUBLIC_BASE_URL`, else where the request was sent."""
+    configured = request.app.state.settings.public_base_url
+    base = (configured or str(request.base_url)).rstrip("/")
     return f"{base}/v1/applications/{receipt.application_id}?token={receipt.status_token}"
 
 
@@ -127,15 +144,25 @@ async def submit_application(
     sender: Sending,
     idempotency_key: Annotated[
         str | None,
-        Header(max_length=200, description="Same key and same content → the same receipt."),
+        Header(
+            max_length=200,
+            description="Same key and same content → the same receipt; other content → 409. "
+            "The form's nachrichtenUUID (and a FIT-Connect submissionId) count as such keys "
+            "without this header.",
+        ),
     ] = None,
 ) -> JSONResponse:
+    if idempotency_key is not None and not idempotency_key.strip():
+        raise BadRequest(
+            "the Idempotency-Key header is empty: send a key, or no header",
+            [Violation("idempotency_key.empty", "Idempotency-Key", "must not be empty")],
+        )
     runtime = _runtime(request)
     limits = _limits(runtime)
     declared = request.headers.get("content-length")
+    # A Content-Length over the limit is refused by `receive` as soon as it knows the limit
+    # (the form's, once the document names it), in the same words as a chunked body.
     length = int(declared) if declared and declared.isdigit() else None
-    if length is not None and length > limits.max_body:
-        raise TooLarge(f"the request body exceeds the limit of {limits.max_body} bytes")
     content_type = request.headers.get("content-type")
     try:
         submission = await receive(request.stream(), content_type, limits, content_length=length)
@@ -143,6 +170,7 @@ async def submit_application(
         reasons = {v.code for v in exc.violations} or {exc.code}
         for reason in reasons:
             VALIDATION_FAILURES.labels(exc.form_id or "unknown", reason).inc()
+        _log_refusal(request, exc)
         raise
     try:
         if sender is not None:
@@ -156,8 +184,11 @@ async def submit_application(
             request.app.state.status_tokens,
             submission,
             idempotency_key,
-            sender.client_id if sender is not None else None,
+            sender=sender.client_id if sender is not None else "",
         )
+    except ProblemError as exc:
+        _log_refusal(request, exc)
+        raise
     finally:
         submission.close()
     APPLICATIONS_ACCEPTED.labels(receipt.form_id).inc()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from eantrag.problems import ProblemError, Violation
+from intake.forms import FORMS
 
 __all__ = [
+    "BadRequest",
     "Conflict",
     "Invalid",
     "Malformed",
@@ -40,6 +42,10 @@ class UnknownForm(ProblemError):
     code = "unknown_form"
     title = "Unknown form"
 
+    def __init__(self, detail: str) -> None:
+        known = "; ".join(f"{form.id} ({form.namespace})" for form in FORMS.values())
+        super().__init__(f"{detail}. The known forms: {known}; see GET /v1/forms")
+
 
 class UnsupportedMediaType(ProblemError):
     status = 415
@@ -56,7 +62,13 @@ class TooLarge(ProblemError):
 class Conflict(ProblemError):
     status = 409
     code = "idempotency_conflict"
-    title = "Idempotency-Key reused with different content"
+    title = "A repeated submission with different content"
+
+
+class BadRequest(ProblemError):
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
 
 
 class BadSubmission(ProblemError):

@@ -16,6 +16,13 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 class Application(Base):
     __tablename__ = "applications"
+    # The natural idempotency keys: XÖV makes a nachrichtenUUID unique per message, FIT-Connect a
+    # submissionId per submission. Unique per sender: the portal's client id, or "" (one global
+    # scope) where portals do not authenticate.
+    __table_args__ = (
+        Index("uq_applications_sender_message_uuid", "sender", "message_uuid", unique=True),
+        Index("uq_applications_sender_submission_id", "sender", "submission_id", unique=True),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     form_id: Mapped[str] = mapped_column(String(50))
@@ -34,9 +41,12 @@ class Application(Base):
     ars: Mapped[str | None] = mapped_column(String(12))
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
+    # The portal (OAuth2 client id) that sent it; "" (one global scope) while
+    # EANTRAG_INTAKE_AUTH=off.
+    sender: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    message_uuid: Mapped[str | None] = mapped_column(String(36))
+    submission_id: Mapped[str | None] = mapped_column(String(36))
     submission_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    # The portal (OAuth2 client id) that sent it; None while EANTRAG_INTAKE_AUTH=off.
-    sender: Mapped[str | None] = mapped_column(String(64))
 
 
 class Attachment(Base):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -52,6 +53,9 @@ __all__ = ["Limits", "ReceivedAttachment", "Spool", "Submission", "receive"]
 XML_TYPES = {"application/xml", "text/xml"}
 JSON_TYPES = {"application/json"}
 MULTIPART = "multipart/form-data"
+SUBMISSION_ID = "submissionId"
+"""An optional part: FIT-Connect's id of the submission, a natural idempotency key like the
+form's nachrichtenUUID."""
 # No paths, no control characters (C0, DEL, C1), no bidi overrides that disguise an extension,
 # none of the characters Windows reserves (a clerk's desktop or an archive ZIP unpacks them).
 _SAFE_FILENAME = re.compile(
@@ -95,6 +99,7 @@ class Submission:
     attachments: list[ReceivedAttachment] = field(default_factory=list)
     metadata: dict[str, Any] | None = None
     inline: InlineAttachments | None = None
+    submission_id: str | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -120,17 +125,32 @@ def base_media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
 
 
 class _Capped:
-    """Counts bytes against a limit and refuses with 413 as soon as it is crossed."""
+    """Counts bytes against a limit and refuses with 413 as soon as it is crossed.
 
-    def __init__(self, limit: int, what: str) -> None:
+    A declared Content-Length over the limit is refused with the same words as soon as the
+    limit is known (for XML: once the head names the form), so a sized upload and a chunked one
+    of the same document are told the same limit.
+    """
+
+    def __init__(self, limit: int, what: str, declared: int | None = None) -> None:
         self.limit = limit
         self.what = what
         self.seen = 0
+        self.declared = declared
+        self.form: str | None = None
 
     def add(self, n: int) -> None:
         self.seen += n
-        if self.seen > self.limit:
-            raise TooLarge(f"{self.what} exceeds the limit of {self.limit} bytes")
+        if max(self.seen, self.declared or 0) > self.limit:
+            raise self.error()
+
+    def set_limit(self, limit: int, form: FormSpec) -> None:
+        self.limit, self.form = limit, form.id
+        self.add(0)
+
+    def error(self) -> TooLarge:
+        of_form = f" of the form {self.form}" if self.form else ""
+        return TooLarge(f"{self.what} exceeds the limit{of_form}: {self.limit} bytes")
 
 
 class _Worker:
@@ -195,9 +215,9 @@ async def receive(
         _refuse_charset(media_type, params)
     worker = _Worker(_offload(content_length))
     if media_type in XML_TYPES:
-        return await _receive_xml(body, media_type, limits, today, worker)
+        return await _receive_xml(body, media_type, limits, today, worker, content_length)
     if media_type in JSON_TYPES:
-        return await _receive_json(body, media_type, limits, today, worker)
+        return await _receive_json(body, media_type, limits, today, worker, content_length)
     if media_type == MULTIPART:
         boundary = params.get("boundary")
         if not boundary:
@@ -210,7 +230,7 @@ async def receive(
                     )
                 ]
             )
-        return await _receive_multipart(body, boundary, limits, today, worker)
+        return await _receive_multipart(body, boundary, limits, today, worker, content_length)
     raise UnsupportedMediaType(
         f"{media_type or 'no media type'} is not accepted; use application/xml, "
         "application/json or multipart/form-data"
@@ -231,12 +251,16 @@ def _refuse_charset(media_type: str, params: dict[str, str]) -> None:
 class _XmlPart:
     """Feeds one XML document to the validator while spooling it, capped per form."""
 
-    def __init__(self, limits: Limits, media_type: str, what: str) -> None:
+    def __init__(
+        self, limits: Limits, media_type: str, what: str, declared: int | None = None
+    ) -> None:
         self.limits = limits
         self.spool = Spool(limits.spool_memory, media_type)
         self.inline = InlineAttachments(limits.spool_memory)
         self.validator = XmlStreamValidator(replay=lambda: self.spool.file, inline=self.inline)
+        # The declared length counts once the head has named the form and so its limit.
         self.cap = _Capped(limits.max_body, what)
+        self.declared = declared
 
     def feed(self, chunk: bytes) -> None:
         if self.validator.form is None and len(chunk) > SNIFF_LIMIT:
@@ -247,9 +271,10 @@ class _XmlPart:
         self.cap.add(len(chunk))
         self.spool.write(chunk)
         self.validator.feed(chunk)
-        if self.validator.form is not None:
-            self.cap.limit = self.limits.form_cap(self.validator.form)
-            self.cap.add(0)
+        form = self.validator.form
+        if form is not None and self.cap.form is None:
+            self.cap.declared = self.declared
+            self.cap.set_limit(self.limits.form_cap(form), form)
 
     def finish(self, today: date | None) -> ValidatedApplication:
         return finish_xml(self.validator, today)
@@ -260,9 +285,14 @@ class _XmlPart:
 
 
 async def _receive_xml(
-    body: AsyncIterator[bytes], media_type: str, limits: Limits, today: date | None, worker: _Worker
+    body: AsyncIterator[bytes],
+    media_type: str,
+    limits: Limits,
+    today: date | None,
+    worker: _Worker,
+    declared: int | None,
 ) -> Submission:
-    part = await worker.call(_XmlPart, limits, media_type, "the document")
+    part = await worker.call(_XmlPart, limits, media_type, "the document", declared)
     try:
         async for chunk in body:
             await worker.feed(part.feed, chunk)
@@ -279,17 +309,25 @@ def _check_json(
     spool: Spool, limits: Limits, today: date | None, inline: InlineAttachments
 ) -> ValidatedApplication:
     application = validate_json(spool.read_all(), today=today, inline=inline)
-    if spool.size > limits.form_cap(application.form):
-        raise TooLarge(f"the document exceeds the limit of {application.form.id}")
+    cap = _Capped(limits.form_cap(application.form), "the document")
+    cap.form = application.form.id
+    cap.add(spool.size)
     return application
 
 
 async def _receive_json(
-    body: AsyncIterator[bytes], media_type: str, limits: Limits, today: date | None, worker: _Worker
+    body: AsyncIterator[bytes],
+    media_type: str,
+    limits: Limits,
+    today: date | None,
+    worker: _Worker,
+    declared: int | None,
 ) -> Submission:
     spool = Spool(limits.spool_memory, media_type)
     inline = InlineAttachments(limits.spool_memory)
-    cap = _Capped(limits.largest_form_cap, "the document")
+    # The form is known only once the whole document is parsed: until then, the largest limit.
+    cap = _Capped(limits.largest_form_cap, "the document", declared)
+    cap.add(0)
 
     def consume(chunk: bytes) -> None:
         cap.add(len(chunk))
@@ -417,6 +455,8 @@ class _MultipartCollector:
             part.spool = part.xml.spool
         if name == "metadata":
             cap = 1024 * 1024
+        elif name == SUBMISSION_ID:
+            cap = 100
         elif name == "data":
             cap = self.limits.max_body
         else:
@@ -460,9 +500,16 @@ def _check_filename(filename: str, where: str) -> None:
 
 
 async def _receive_multipart(
-    body: AsyncIterator[bytes], boundary: str, limits: Limits, today: date | None, worker: _Worker
+    body: AsyncIterator[bytes],
+    boundary: str,
+    limits: Limits,
+    today: date | None,
+    worker: _Worker,
+    declared: int | None,
 ) -> Submission:
     collector = _MultipartCollector(limits)
+    collector.total.declared = declared
+    collector.total.add(0)
     try:
         parser = MultipartParser(boundary.encode("latin-1"), cast(Any, collector.callbacks()))
     except (FormParserError, UnicodeEncodeError) as exc:
@@ -548,7 +595,7 @@ def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None
             )
         )
     for name in parts:
-        if name not in ("metadata", "data") and name not in announced:
+        if name not in ("metadata", "data", SUBMISSION_ID) and name not in announced:
             problems.append(
                 Violation(
                     "multipart.unannounced_part",
@@ -578,6 +625,10 @@ def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None
                 attachment_id, part.spool, filename, meta.get("purpose", "attachment")
             )
         )
+    submission_id = _submission_id(parts.get(SUBMISSION_ID))
+    if isinstance(submission_id, Violation):
+        problems.append(submission_id)
+        submission_id = None
     if problems:
         raise BadSubmission(problems)
 
@@ -591,21 +642,33 @@ def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None
         raise UnsupportedMediaType(
             f"the data part is {data_part.media_type}; use application/xml or application/json"
         )
-    if data_part.spool.size > limits.form_cap(application.form):
-        raise TooLarge(f"the data part exceeds the limit of {application.form.id}")
+    cap = _Capped(limits.form_cap(application.form), "the data part")
+    cap.form = application.form.id
+    cap.add(data_part.spool.size)
 
-    service = metadata.get("publicServiceType", {}).get("identifier")
-    if service is not None and service != application.form.leika_urn:
-        raise Invalid(
-            [
-                Violation(
-                    "fitconnect.service_mismatch",
-                    "metadata/publicServiceType/identifier",
-                    f"{service} does not match the form "
-                    f"{application.form.id} ({application.form.leika_urn})",
-                )
-            ]
-        )
+    # What the metadata says of the data part must be what the data part turned out to be.
+    form = application.form
+    said = [
+        (
+            "fitconnect.schema_mismatch",
+            "metadata/contentStructure/data/submissionSchema/schemaUri",
+            content.get("data", {}).get("submissionSchema", {}).get("schemaUri"),
+            form.namespace,
+        ),
+        (
+            "fitconnect.service_mismatch",
+            "metadata/publicServiceType/identifier",
+            metadata.get("publicServiceType", {}).get("identifier"),
+            form.leika_urn,
+        ),
+    ]
+    mismatches = [
+        Violation(code, where, f"{given} does not match the form {form.id} ({expected})")
+        for code, where, given, expected in said
+        if given is not None and given != expected
+    ]
+    if mismatches:
+        raise Invalid(mismatches)
     # An attachment carried inline (`inhalt`) needs no part of its own.
     referenced: set[str] = {
         str(ref["anlageId"])
@@ -632,7 +695,22 @@ def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None
         attachments=attachments,
         metadata=metadata,
         inline=inline,
+        submission_id=submission_id,
     )
+
+
+def _submission_id(part: _Part | None) -> str | Violation | None:
+    """The optional `submissionId` part: FIT-Connect's id of the submission, a UUID."""
+    if part is None:
+        return None
+    text = part.spool.read_all().decode("utf-8", "replace").strip()
+    part.spool.close()
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return Violation(
+            "multipart.bad_submission_id", SUBMISSION_ID, "the submissionId must be a UUID"
+        )
 
 
 def _hash_problems(name: str, announced: dict[str, Any] | None, spool: Spool) -> list[Violation]:

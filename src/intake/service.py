@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +23,7 @@ from eantrag.blobs import TieredBlobStore
 from eantrag.db import Database, Insert, column_values, table_of, utcnow
 from eantrag.outbox import outbox_table
 from eantrag.settings import Settings
-from intake.errors import Conflict
+from intake.errors import Conflict, Violation
 from intake.forms import FORMS
 from intake.models import Application, Attachment, StatusEvent
 from intake.receiving import Limits, ReceivedAttachment, Submission, receive
@@ -78,18 +78,68 @@ def _receipt(app: Mapping[str, Any], tokens: StatusTokens, replayed: bool = Fals
     )
 
 
+@dataclass(frozen=True)
+class Keys:
+    """What makes a submission a repeat of an earlier one.
+
+    The Idempotency-Key is the portal's; the nachrichtenUUID (XÖV: unique per message, never
+    reused) and a FIT-Connect submissionId are the message's own. The natural keys are unique
+    per `sender`: "" (one scope for everyone) until portals authenticate, then the portal's id.
+    """
+
+    idempotency_key: str | None
+    message_uuid: str | None
+    submission_id: str | None = None
+    sender: str = ""
+
+    def present(self) -> list[tuple[str, str, Any]]:
+        """(what to name in a conflict, the key's value, its column) for each key present."""
+        keys = [
+            ("Idempotency-Key", self.idempotency_key, Application.idempotency_key),
+            ("nachrichtenUUID", self.message_uuid, Application.message_uuid),
+            ("submissionId", self.submission_id, Application.submission_id),
+        ]
+        return [(what, value, column) for what, value, column in keys if value]
+
+    def clause(self) -> Any:
+        """One lookup for all keys (each has its unique index)."""
+        return or_(
+            *(
+                column == value
+                if what == "Idempotency-Key"
+                else (Application.sender == self.sender) & (column == value)
+                for what, value, column in self.present()
+            )
+        )
+
+
 async def _replay(
-    session: AsyncSession, key: str, fingerprint: str, tokens: StatusTokens, sender: str | None
+    session: AsyncSession, keys: Keys, fingerprint: str, tokens: StatusTokens
 ) -> Receipt | None:
-    existing = await session.scalar(select(Application).where(Application.idempotency_key == key))
-    if existing is None:
+    """The receipt of the earlier submission this one repeats, if any; 409 if it differs."""
+    if not keys.present():
         return None
-    if existing.fingerprint != fingerprint:
-        raise Conflict(f"the Idempotency-Key {key!r} was used for different content")
-    if existing.sender != sender:
-        # A receipt carries the citizen's status token: only its own sender gets it again.
-        raise Conflict(f"the Idempotency-Key {key!r} was used by another sender")
-    return _receipt(column_values(existing), tokens, replayed=True)
+    found = (await session.scalars(select(Application).where(keys.clause()))).all()
+    for what, value, column in keys.present():
+        for existing in found:
+            if getattr(existing, column.key) != value:
+                continue
+            if existing.sender != keys.sender:
+                if what != "Idempotency-Key":
+                    continue  # a natural key is unique per sender
+                # A receipt carries the citizen's status token: only its own sender gets it again.
+                raise Conflict(
+                    f"the Idempotency-Key {value!r} was used by another sender",
+                    [Violation("idempotency_conflict", what, value)],
+                )
+            if existing.fingerprint != fingerprint:
+                raise Conflict(
+                    f"the {what} {value} was used for different content "
+                    f"(application {existing.id}); a new message needs a new one",
+                    [Violation("idempotency_conflict", what, value)],
+                )
+            return _receipt(column_values(existing), tokens, replayed=True)
+    return None
 
 
 async def accept(
@@ -98,7 +148,7 @@ async def accept(
     tokens: StatusTokens,
     submission: Submission,
     idempotency_key: str | None,
-    sender: str | None = None,
+    sender: str = "",
     received_detail: dict[str, Any] | None = None,
 ) -> Receipt:
     """Store the original and attachments, then commit row, timeline and outbox event at once.
@@ -107,13 +157,21 @@ async def accept(
 
     The commit is shared with concurrent requests (`Database.group`); this returns only once the
     rows are committed, so a receipt is never handed out for something that could still be lost.
+
+    A repeat (same Idempotency-Key, nachrichtenUUID or submissionId) with the same content gets
+    the original receipt; with other content it is refused (409).
     """
     fingerprint = submission.fingerprint
-    if idempotency_key:
-        async with db.sessionmaker() as session:
-            replay = await _replay(session, idempotency_key, fingerprint, tokens, sender)
-            if replay is not None:
-                return replay
+    repeat = Keys(
+        idempotency_key=idempotency_key,
+        message_uuid=submission.application.form.message_uuid(submission.application.record),
+        submission_id=submission.submission_id,
+        sender=sender,
+    )
+    async with db.sessionmaker() as session:
+        replay = await _replay(session, repeat, fingerprint, tokens)
+        if replay is not None:
+            return replay
 
     validated = submission.application
     form = validated.form
@@ -145,17 +203,17 @@ async def accept(
         "ars": ars,
         "idempotency_key": idempotency_key,
         "fingerprint": fingerprint,
-        "submission_metadata": submission.metadata,
         "sender": sender,
+        "message_uuid": repeat.message_uuid,
+        "submission_id": repeat.submission_id,
+        "submission_metadata": submission.metadata,
     }
     try:
         await db.group.insert([*blob_rows, *_rows(app, attachment_rows, received_detail or {})])
     except IntegrityError:
-        if not idempotency_key:
-            raise
         # A concurrent request with the same key won the race.
         async with db.sessionmaker() as session:
-            replay = await _replay(session, idempotency_key, fingerprint, tokens, sender)
+            replay = await _replay(session, repeat, fingerprint, tokens)
         if replay is None:
             raise
         return replay

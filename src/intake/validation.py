@@ -38,6 +38,7 @@ from eantrag.blobs import blob_key
 from eantrag.problems import ProblemError
 from intake.errors import Invalid, Malformed, UnknownForm, UnsupportedMediaType, Violation
 from intake.forms import FORMS, FormSpec, form_by_namespace
+from intake.forms.simpletypes import FRIENDLY_REASONS
 from intake.forms.xmlmodel import RecordReader
 from intake.spool import Spool
 
@@ -60,6 +61,7 @@ keeps every report: 1.5 million attributes on one element took 1.3 GB and 15 s."
 MAX_VIOLATIONS = 100
 """A problem lists at most this many violations (a hostile document can have millions)."""
 MAX_JSON_VALUES = 100_000
+UTF8_BOM = b"\xef\xbb\xbf"
 """Values (strings, numbers, objects, …) a JSON document may hold; the forms' largest valid
 record has a few thousand. Beyond it pydantic would need gigabytes to say no."""
 _NOT_MARKUP = bytes(set(range(256)) - set(b"<&=!?"))
@@ -543,7 +545,7 @@ class XmlStreamValidator:
         schema = schema_for(self.form.id)
         if not schema.validate(root):
             violations = dict.fromkeys(_violation_from_log_entry(e) for e in schema.error_log)
-            raise self._tagged(Invalid(list(violations)[:MAX_VIOLATIONS]))
+            raise self._tagged(_schema_invalid(list(violations)[:MAX_VIOLATIONS]))
         if isinstance(self._failure, ProblemError):
             raise self._tagged(self._failure)  # what libxml2 lets pass and the XSD does not
         if self._failure is not None:
@@ -607,7 +609,7 @@ class XmlStreamValidator:
             found = [e for e in invalid.error_log if e.domain_name == "SCHEMASV"]
             if found:
                 violations = dict.fromkeys(_violation_from_log_entry(e) for e in found)
-                return Invalid(list(violations)[:MAX_VIOLATIONS])
+                return _schema_invalid(list(violations)[:MAX_VIOLATIONS])
             return Invalid([_violation_from_exception(invalid, "xml.schema")])
         return Invalid([Violation("xml.schema", "/", "the document does not match its schema")])
 
@@ -696,11 +698,32 @@ def _violation_from_exception(exc: etree.XMLSyntaxError, code: str = "xml.malfor
     )
 
 
+STRUCTURAL = ("This element is not expected", "Missing child element")
+
+
+def _schema_invalid(violations: list[Violation]) -> Invalid:
+    """Every violation libxml2 reports — and, where the list may be short, why.
+
+    libxml2 checks an element's children only up to the first missing or unexpected one, so
+    three missing elements in one place are reported as one; JSON reports each.
+    """
+    detail = None
+    if any(marker in v.reason for v in violations for marker in STRUCTURAL):
+        detail = (
+            f"{len(violations)} violation(s) of the form's schema; within an element the "
+            "check stops at its first missing or unexpected child, so more may follow there"
+        )
+    return Invalid(violations, detail)
+
+
 def _violation_from_log_entry(entry: Any, code: str = "xml.schema") -> Violation:
+    reason = entry.message
+    if "[facet 'pattern']" in reason and entry.path:
+        reason = FRIENDLY_REASONS.get(entry.path.rsplit("/", 1)[-1].rsplit(":", 1)[-1], reason)
     return Violation(
         code=code,
         name=entry.path or "/",
-        reason=entry.message,
+        reason=reason,
         line=entry.line or None,
         # libxml2 knows no column for schema errors; 0 then means "not known".
         column=entry.column if entry.line else None,
@@ -784,10 +807,14 @@ def load_json(data: bytes, where: str = "") -> Any:
     # form comes near the tenfold allowance.
     if data.count(b",") + data.count(b"[") + data.count(b"{") > 10 * MAX_JSON_VALUES:
         raise _too_many_values(where)
+    # A UTF-8 byte order mark is ignored, as RFC 8259 §8.1 allows and as XML does.
+    data = data.removeprefix(UTF8_BOM)
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise Malformed([Violation("json.malformed", where or "/", str(exc))]) from None
+        raise Malformed(
+            [_not_utf8(data, where) or Violation("json.malformed", where or "/", str(exc))]
+        ) from None
     # Fast paths: control characters occur in valid JSON only as escapes (\u…, \b, \f), and
     # a document shorter than MAX_JSON_VALUES bytes cannot hold more values than that.
     if (
@@ -815,6 +842,24 @@ def load_json(data: bytes, where: str = "") -> Any:
         # orjson allows 1024 levels, the standard library about 1000: no form comes close.
         raise Malformed([Violation("json.too_deep", where or "/", "nested too deeply")]) from None
     return document
+
+
+def _not_utf8(data: bytes, where: str) -> Violation | None:
+    """Where a document stops being UTF-8 (orjson says "surrogates not allowed … char 0")."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return Violation(
+            "json.malformed",
+            where or "/",
+            f"JSON must be UTF-8: the byte 0x{data[exc.start]:02x} at line {line}, column "
+            f"{column} (byte offset {exc.start}) is not",
+            line=line,
+            column=column,
+        )
+    return None
 
 
 def _too_many_values(where: str) -> Invalid:
@@ -860,7 +905,12 @@ def _check_json_values(document: Any, where: str) -> None:
 
 def _violation_from_pydantic(err: Any) -> Violation:
     pointer = "/" + "/".join(str(part) for part in err["loc"])
-    return Violation(code=f"json.{err['type']}", name=pointer, reason=err["msg"])
+    reason = err["msg"]
+    if err["type"] in ("value_error", "assertion_error") and "error" in err.get("ctx", {}):
+        reason = str(err["ctx"]["error"])  # without pydantic's "Value error, " in front
+    if err["type"] == "string_pattern_mismatch" and err["loc"]:
+        reason = FRIENDLY_REASONS.get(str(err["loc"][-1]), reason)
+    return Violation(code=f"json.{err['type']}", name=pointer, reason=reason)
 
 
 def _finish(

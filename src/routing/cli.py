@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from eantrag import schema
 from eantrag.db import Database
@@ -19,11 +21,13 @@ from eantrag.settings import Settings
 from routing import repository, service
 from routing.directory import DirectoryBatch
 from routing.errors import ImportFailed
+from routing.models import Authority
 
 directory_app = typer.Typer(
     help="The directory of services, authorities and responsibilities.", no_args_is_help=True
 )
 console = Console()
+T = TypeVar("T")
 
 
 class Format(StrEnum):
@@ -134,22 +138,47 @@ def _print_report(file: Path, report: service.ImportReport, declared: str) -> No
     console.print(declared)
 
 
+def _read(settings: Settings, query: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """One read of the directory, in a database connection of its own."""
+
+    async def _run() -> T:
+        db = Database(settings.effective_database_url, pool_size=2)
+        try:
+            async with db.sessionmaker() as session:
+                return await query(session)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(_run())
+
+
+def _authorities(settings: Settings) -> list[Authority]:
+    return _read(settings, repository.authorities)
+
+
+def authority_ids(settings: Settings) -> list[str]:
+    """The ids of the directory's authorities (what every --authority takes)."""
+    return [a.id for a in _authorities(settings)]
+
+
+@directory_app.command("authorities")
+def authorities_command() -> None:
+    """List the authorities of the directory: the ids that --authority takes."""
+    table = Table(title="authorities")
+    for column in ("id", "name", "city", "ARS"):
+        table.add_column(column, no_wrap=column == "id", overflow="fold")
+    for authority in _authorities(_settings()):
+        table.add_row(authority.id, authority.name, authority.city or "", authority.ars or "")
+    console.print(table)
+
+
 @directory_app.command("show")
 def show_command() -> None:
     """Show how much the directory holds and what the router decided so far."""
     settings = _settings()
-
-    async def _counts() -> dict[str, int]:
-        db = Database(settings.effective_database_url, pool_size=2)
-        try:
-            async with db.sessionmaker() as session:
-                return await repository.counts(session)
-        finally:
-            await db.dispose()
-
     table = Table(title="directory")
     table.add_column("")
     table.add_column("count", justify="right")
-    for name, value in asyncio.run(_counts()).items():
+    for name, value in _read(settings, repository.counts).items():
         table.add_row(name, str(value))
     console.print(table)

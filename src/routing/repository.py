@@ -188,6 +188,10 @@ async def delete_decision(session: AsyncSession, application_id: uuid.UUID) -> N
     )
 
 
+async def authorities(session: AsyncSession) -> list[Authority]:
+    return list(await session.scalars(select(Authority).order_by(Authority.id)))
+
+
 async def authority_ids(session: AsyncSession) -> list[str]:
     return list(await session.scalars(select(Authority.id).order_by(Authority.id)))
 

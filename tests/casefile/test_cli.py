@@ -17,7 +17,7 @@ from bootstrap.cli import app
 from casefile.models import Akte
 from eantrag.runtime import Runtime
 from tests.casefile.support import DRESDEN_ID, LEIPZIG_ID, authority_message, bearer, file_directly
-from tests.routing.support import WOHNGELD
+from tests.routing.support import WOHNGELD, import_example
 
 
 def _cli(url: str, *args: str) -> Any:
@@ -34,6 +34,7 @@ async def cli(runtime: Runtime, *args: str) -> Any:
 async def test_a_token_is_shown_once_listed_and_revoked(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
+    await import_example(runtime.db)
     created = await cli(
         runtime,
         "token",
@@ -66,6 +67,23 @@ async def test_a_token_is_shown_once_listed_and_revoked(
     assert triage.exit_code == 0, triage.output
     triage_token = triage.stdout.strip().splitlines()[-1]
     assert (await client.get("/v1/triage", headers=bearer(triage_token))).status_code == 200
+
+
+async def test_an_unknown_authority_is_refused_with_the_known_ones(runtime: Runtime) -> None:
+    empty = await cli(runtime, "token", "create", "--authority", DRESDEN_ID)
+    assert empty.exit_code != 0 and "directory import" in empty.output, empty.output
+    await import_example(runtime.db)
+    listed = await cli(runtime, "directory", "authorities")
+    assert listed.exit_code == 0 and DRESDEN_ID in listed.output and LEIPZIG_ID in listed.output
+    for command in (
+        ["token", "create", "--authority", "stadt-dresdn"],
+        ["archive", "due", "--authority", "stadt-dresdn"],
+        ["archive", "offer", "--authority", "stadt-dresdn", "--out", "/nonexistent"],
+        ["archive", "export", "--authority", "stadt-dresdn", "--out", "/nonexistent"],
+    ):
+        refused = await cli(runtime, *command)
+        assert refused.exit_code == 2, (command, refused.output)
+        assert "stadt-dresdn" in refused.output and DRESDEN_ID in refused.output, refused.output
 
 
 def _units(plan: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -157,3 +175,74 @@ async def test_file_plans_default_import_and_replace(runtime: Runtime, tmp_path:
     async with runtime.db.sessionmaker() as session:
         akte = await session.get(Akte, fresh.akte_id)
     assert akte is not None and akte.kennzeichen == "00.0"
+
+
+async def test_the_cli_offers_its_choices_and_takes_german_dates(runtime: Runtime) -> None:
+    await import_example(runtime.db)
+    help_of = {
+        tuple(command): (await cli(runtime, *command, "--help")).output
+        for command in (
+            ["token", "create"],
+            ["archive", "offer"],
+            ["archive", "export"],
+            ["archive", "confirm"],
+            ["archive", "verify"],
+            ["archive", "appraise"],
+        )
+    }
+    assert "clerk" in help_of[("token", "create")] and "triage" in help_of[("token", "create")]
+    assert "3.0.0" in help_of[("archive", "export")] and "3.1.0" in help_of[("archive", "export")]
+    schema_help = {
+        command: re.sub(r"\s+", " ", text.split("--no-schema-check", 1)[1])[:80]
+        for command, text in help_of.items()
+        if command[0] == "archive"
+    }
+    assert len(set(schema_help.values())) == len(schema_help), "each command says what it means"
+    wrong_role = await cli(runtime, "token", "create", "--role", "boss", "--authority", DRESDEN_ID)
+    assert wrong_role.exit_code == 2 and "clerk" in wrong_role.output
+    wrong_version = await cli(
+        runtime,
+        "archive",
+        "offer",
+        "--authority",
+        DRESDEN_ID,
+        "--out",
+        ".",
+        "--xdomea-version",
+        "2.4",
+    )
+    assert wrong_version.exit_code == 2 and "3.1.0" in wrong_version.output
+    german = await cli(
+        runtime, "archive", "due", "--authority", DRESDEN_ID, "--as-of", "01.01.2037"
+    )
+    assert german.exit_code == 0, german.output
+    assert "as of 2037-01-01" in german.output
+    assert "--install-completion" in (await cli(runtime, "--help")).output
+
+
+async def test_token_list_is_a_table(runtime: Runtime) -> None:
+    await import_example(runtime.db)
+    await cli(runtime, "token", "create", "--authority", DRESDEN_ID, "--name", "Steuern")
+    listed = (await cli(runtime, "token", "list")).output
+    header = next(line for line in listed.splitlines() if "authority" in line)
+    assert "\t" not in listed, listed
+    assert "┃" in header or "│" in header, listed
+    row = next(line for line in listed.splitlines() if "Steuern" in line)
+    assert re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", row), row
+
+
+def test_paths_in_command_output_are_never_broken_mid_name() -> None:
+    from archive import cli as archive_cli
+    from bootstrap import cli as eantrag_cli
+    from casefile import cli as casefile_cli
+
+    path = "/srv/eantrag/aussonderung/2037/" + "7f3c2a9e-1b4d-4c8e-9a6f-2d5e8b1c0a47" * 2 + ".zip"
+    for console in (archive_cli.console, casefile_cli.console, eantrag_cli.console):
+        width = console.width
+        console.width = 40
+        try:
+            with console.capture() as captured:
+                console.print(f"[green]offered[/green] 3 case(s): {path}")
+        finally:
+            console.width = width
+        assert path in captured.get()

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
+
+from eantrag import __version__
 from tests.conftest import ROOT
+from tests.test_readme import free_port
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -75,3 +82,66 @@ def test_a_worker_serves_its_metrics_when_given_a_port(tmp_path: Path) -> None:
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+def test_version_prints_the_version() -> None:
+    result = run("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"eantrag {__version__}"
+
+
+def test_db_upgrade_says_nothing_of_alembic_and_logs_json_when_asked(tmp_path: Path) -> None:
+    result = run(
+        "db", "upgrade", env={"EANTRAG_DATA_DIR": str(tmp_path), "EANTRAG_LOG_FORMAT": "json"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Context impl" not in result.stderr and "non-transactional" not in result.stderr
+
+
+def test_serve_logs_every_line_as_json_with_the_request_id(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "EANTRAG_DATA_DIR": str(tmp_path),
+        "EANTRAG_LOG_FORMAT": "json",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bootstrap", "serve", "--no-workers", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline and server.poll() is None, "serve did not start"
+                time.sleep(0.2)
+        refused = httpx.post(
+            base + "/v1/applications",
+            content=b"<not-a-form/>",
+            headers={"content-type": "application/xml", "X-Request-ID": "portal-4711"},
+        )
+        made = httpx.get(base + "/v1/forms")
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, stderr = server.communicate(timeout=30)
+    assert refused.headers["x-request-id"] == "portal-4711"
+    assert len(made.headers["x-request-id"]) >= 16, "a request without one gets an id"
+    lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]  # every line JSON
+    assert any(line.get("logger", "").startswith("uvicorn") for line in lines), stderr
+    access = [line for line in lines if line["event"] == "request"]
+    assert {(a["path"], a["status"], a["request_id"]) for a in access} >= {
+        ("/v1/applications", refused.status_code, "portal-4711"),
+        ("/v1/forms", 200, made.headers["x-request-id"]),
+    }
+    (refusal,) = [line for line in lines if line["event"] == "application.refused"]
+    assert refusal["level"] == "info" and refusal["request_id"] == "portal-4711"
+    assert refusal["code"] == refused.json()["code"] and refusal["client"] == "127.0.0.1"

@@ -23,7 +23,7 @@ from eantrag.configdoc import END, START, config_table
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from intake.models import Application
-from tests.conftest import EXAMPLES, ROOT, break_postcode
+from tests.conftest import EXAMPLES, ROOT, break_postcode, new_message
 
 
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
@@ -71,7 +71,9 @@ async def test_metrics_show_how_many_requests_share_a_commit(client: httpx.Async
     responses = await asyncio.gather(
         *(
             client.post(
-                "/v1/applications", content=body, headers={"content-type": "application/xml"}
+                "/v1/applications",
+                content=new_message(body),
+                headers={"content-type": "application/xml"},
             )
             for _ in range(8)
         )

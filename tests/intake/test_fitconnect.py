@@ -17,7 +17,7 @@ from eantrag.settings import Settings
 from intake import fitconnect
 from intake.forms import FORMS
 from intake.models import Application, Attachment
-from tests.conftest import EXAMPLES, shared_dir
+from tests.conftest import EXAMPLES, new_message, shared_dir
 from tests.intake.test_submit import nothing_stored
 
 WOHNGELD = FORMS["wohngeld-mietzuschuss"]
@@ -205,4 +205,48 @@ async def test_oversized_attachment_is_413(
     body, content_type = fitconnect.submission(WOHNGELD, data, media, big)
     response = await post(client, body, content_type)
     assert response.status_code == 413
+    assert await nothing_stored(runtime, settings)
+
+
+async def test_a_submission_id_is_a_natural_idempotency_key(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    submission_id = "4b0c8a3e-6f2d-4e91-a7b5-1d9c3e8f2a60"
+
+    def with_id(data: bytes) -> tuple[bytes, str]:
+        metadata = fitconnect.metadata_for(DOG, data, "application/xml", [])
+        parts = [
+            ("metadata", "application/json", orjson.dumps(metadata), None),
+            ("data", "application/xml", data, None),
+            ("submissionId", "text/plain", submission_id.encode(), None),
+        ]
+        return fitconnect.multipart_body(parts)
+
+    dog = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
+    first = await post(client, *with_id(new_message(dog)))
+    again_body = with_id(new_message(dog))  # another message in the same submission: a repeat
+    assert first.status_code == 202, first.text
+    conflict = await post(client, *again_body)
+    assert conflict.status_code == 409, conflict.text
+    assert submission_id in conflict.json()["detail"]
+    async with runtime.db.sessionmaker() as session:
+        stored = (await session.scalars(select(Application.submission_id))).all()
+    assert stored == [submission_id]
+
+    submission_id = "not-a-uuid"
+    bad = await post(client, *with_id(new_message(dog)))
+    assert bad.status_code == 400, bad.text
+    assert bad.json()["invalid_params"][0]["code"] == "multipart.bad_submission_id"
+
+
+async def test_metadata_naming_another_form_than_the_data_is_refused(
+    client: httpx.AsyncClient, runtime: Runtime, settings: Settings
+) -> None:
+    data = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
+    metadata = fitconnect.metadata_for(DOG, data, "application/xml", [])
+    metadata["contentStructure"]["data"]["submissionSchema"]["schemaUri"] = WOHNGELD.namespace
+    body, content_type = fitconnect.submission(DOG, data, "application/xml", [], metadata)
+    response = await post(client, body, content_type)
+    assert response.status_code == 422, response.text
+    assert response.json()["invalid_params"][0]["code"] == "fitconnect.schema_mismatch"
     assert await nothing_stored(runtime, settings)

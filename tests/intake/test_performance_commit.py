@@ -15,7 +15,7 @@ from eantrag.db import utcnow
 from eantrag.models import OutboxMessage
 from eantrag.runtime import Runtime
 from intake.models import Application, StatusEvent
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, new_message
 from tests.intake.test_submit import count
 
 XML = {"content-type": "application/xml"}
@@ -103,19 +103,27 @@ async def test_other_errors_reach_every_request_of_the_batch(runtime: Runtime) -
 async def test_concurrent_submissions_each_get_their_own_receipt(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    async def submit(key: str | None, body: bytes = DOG) -> httpx.Response:
+    async def submit(key: str | None, body: bytes | None = None) -> httpx.Response:
         headers = {**XML, **({"Idempotency-Key": key} if key else {})}
-        return await client.post("/v1/applications", content=body, headers=headers)
+        return await client.post(
+            "/v1/applications", content=body or new_message(DOG), headers=headers
+        )
 
-    other = (EXAMPLES / "wohngeld.xml").read_bytes()
+    dog = new_message(DOG)
+    other = new_message((EXAMPLES / "wohngeld.xml").read_bytes())
+    repeated = new_message(DOG)
     responses = await asyncio.gather(
         *(submit(None) for _ in range(12)),
-        submit("same"),
-        submit("same"),
-        submit("same"),
+        submit("same", dog),
+        submit("same", dog),
+        submit("same", dog),
         submit("same", other),
+        *(submit(None, repeated) for _ in range(4)),
     )
-    plain, same = responses[:12], responses[12:15]
+    plain, same, repeats = responses[:12], responses[12:15], responses[16:]
+    # The same message four times at once: filed once, whichever came first.
+    assert sorted(r.status_code for r in repeats) == [200, 200, 200, 202]
+    assert len({r.json()["applicationId"] for r in repeats}) == 1
     assert [r.status_code for r in plain] == [202] * 12
     assert len({r.json()["applicationId"] for r in plain}) == 12
     # Whichever of the four came first wins the key; the others replay it or conflict with it.
@@ -125,9 +133,9 @@ async def test_concurrent_submissions_each_get_their_own_receipt(
         assert responses[15].status_code == 409
         assert sorted(r.status_code for r in same) == [200, 200, 202]
         assert len({r.json()["applicationId"] for r in same}) == 1
-    assert await count(runtime, Application) == 13
-    assert await count(runtime, OutboxMessage) == 13
-    assert await count(runtime, StatusEvent) == 13
+    assert await count(runtime, Application) == 14
+    assert await count(runtime, OutboxMessage) == 14
+    assert await count(runtime, StatusEvent) == 14
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])

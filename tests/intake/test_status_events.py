@@ -15,7 +15,7 @@ from eantrag.broker import STATUS_QUEUE, IncomingMessage, PermanentError
 from eantrag.consumer import grouped
 from eantrag.runtime import Runtime
 from intake.consumers import apply_status_events
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, new_message
 
 
 def _event(application_id: str, status: str, at: datetime, **detail: str) -> IncomingMessage:
@@ -38,7 +38,7 @@ async def test_late_events_join_the_timeline_without_turning_the_status_back(
         (
             await client.post(
                 "/v1/applications",
-                content=(EXAMPLES / "hundeanmeldung.xml").read_bytes(),
+                content=new_message((EXAMPLES / "hundeanmeldung.xml").read_bytes()),
                 headers={"content-type": "application/xml"},
             )
         ).json()

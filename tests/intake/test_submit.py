@@ -4,6 +4,7 @@ refused, and that a refusal leaves nothing behind."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import orjson
@@ -15,7 +16,7 @@ from eantrag.models import InlineBlob, OutboxMessage
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from intake.models import Application, Attachment, StatusEvent
-from tests.conftest import EXAMPLES, blob_files, break_postcode, stored_blobs
+from tests.conftest import EXAMPLES, blob_files, break_postcode, new_message, stored_blobs
 
 XML = {"content-type": "application/xml"}
 JSON = {"content-type": "application/json"}
@@ -113,6 +114,9 @@ async def test_xml_and_json_twins_give_the_same_record(
         assert response.status_code == 202, response.text
     async with runtime.db.sessionmaker() as session:
         records = (await session.scalars(select(Application.record))).all()
+    # Each example is a message of its own: only the nachrichtenUUID differs.
+    for record in records:
+        record["nachrichtenkopf.g2g"]["identifikation.nachricht"].pop("nachrichtenUUID")
     assert records[0] == records[1]
 
 
@@ -270,3 +274,98 @@ async def test_forms_are_listed_with_their_schemas(client: httpx.AsyncClient) ->
         assert schema.json()["type"] == "object"
     assert (await client.get("/schemas/xoev/../../pyproject.toml")).status_code == 404
     assert (await client.get("/v1/forms/nope")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("example", "headers"), [("hundeanmeldung.xml", XML), ("wohngeld.json", JSON)]
+)
+async def test_the_same_message_sent_again_is_filed_once(
+    client: httpx.AsyncClient, runtime: Runtime, example: str, headers: dict[str, str]
+) -> None:
+    body = (EXAMPLES / example).read_bytes()
+    first = await client.post("/v1/applications", content=body, headers=headers)
+    repeats = [
+        await client.post("/v1/applications", content=body, headers=headers) for _ in range(5)
+    ]
+    assert first.status_code == 202, first.text
+    assert [r.status_code for r in repeats] == [200] * 5
+    assert all(r.json() == first.json() for r in repeats)
+    assert all(r.headers["location"] == first.headers["location"] for r in repeats)
+    assert await count(runtime, Application) == 1
+
+
+async def test_the_same_nachrichten_uuid_with_other_content_is_refused_naming_it(
+    client: httpx.AsyncClient, runtime: Runtime, settings: Settings
+) -> None:
+    body = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
+    message_uuid = "0b6e9c1f-3a52-4d7e-8f21-6c4d2a9b7e10"
+    first = await client.post(
+        "/v1/applications", content=new_message(body, message_uuid), headers=XML
+    )
+    assert first.status_code == 202, first.text
+    other = new_message(break_nothing_but_the_name(body), message_uuid)
+    conflict = await client.post("/v1/applications", content=other, headers=XML)
+    assert conflict.status_code == 409, conflict.text
+    problem = conflict.json()
+    assert problem["code"] == "idempotency_conflict"
+    assert message_uuid in problem["detail"]
+    assert problem["invalid_params"][0]["name"] == "nachrichtenUUID"
+    # The key is the message's own, whatever the portal's Idempotency-Key says.
+    again = await client.post(
+        "/v1/applications", content=other, headers={**XML, "Idempotency-Key": "new-key"}
+    )
+    assert again.status_code == 409
+    assert await count(runtime, Application) == 1
+    # A different UUID is a different message.
+    fresh = new_message(other, "5d1c7b2a-9e48-4f06-b3a1-0c8e2f6d4b97")
+    assert (await client.post("/v1/applications", content=fresh, headers=XML)).status_code == 202
+    assert await count(runtime, Application) == 2
+
+
+def break_nothing_but_the_name(document: bytes) -> bytes:
+    """The same message with another dog's name: other content, still valid."""
+    changed = document.replace(b"<hundesteuer:name>Emmi<", b"<hundesteuer:name>Bello<")
+    assert changed != document
+    return changed
+
+
+async def test_an_empty_idempotency_key_is_refused(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    body = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
+    response = await client.post(
+        "/v1/applications", content=body, headers={**XML, "Idempotency-Key": ""}
+    )
+    assert response.status_code == 400, response.text
+    assert "Idempotency-Key" in response.json()["detail"]
+    assert await count(runtime, Application) == 0
+
+
+async def _chunked(body: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), 65536):
+        yield body[start : start + 65536]
+
+
+@pytest.mark.parametrize(
+    ("example", "headers", "pad"),
+    [
+        ("hundeanmeldung.xml", XML, lambda body, n: body + b"<!--" + b"x" * n + b"-->"),
+        ("hundeanmeldung.json", JSON, lambda body, n: body + b" " * n),
+    ],
+    ids=["xml", "json"],
+)
+async def test_too_large_names_the_limit_in_bytes_for_sized_and_chunked_uploads(
+    client: httpx.AsyncClient,
+    example: str,
+    headers: dict[str, str],
+    pad: Callable[[bytes, int], bytes],
+) -> None:
+    limit = 2 * 1024 * 1024  # the Hundeanmeldung's own limit
+    body = pad((EXAMPLES / example).read_bytes(), 3 * 1024 * 1024)
+    sized = await client.post("/v1/applications", content=body, headers=headers)
+    chunked = await client.post("/v1/applications", content=_chunked(body), headers=headers)
+    assert "content-length" not in chunked.request.headers
+    assert sized.status_code == chunked.status_code == 413
+    detail = sized.json()["detail"]
+    assert f"{limit} bytes" in detail and "hundeanmeldung" in detail, detail
+    assert chunked.json()["detail"] == detail

@@ -11,14 +11,16 @@ import httpx
 import pytest
 
 from intake import service
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, new_message
 
 XML = {"content-type": "application/xml"}
 
 
 async def submit(client: httpx.AsyncClient) -> tuple[str, str]:
     response = await client.post(
-        "/v1/applications", content=(EXAMPLES / "hundeanmeldung.xml").read_bytes(), headers=XML
+        "/v1/applications",
+        content=new_message((EXAMPLES / "hundeanmeldung.xml").read_bytes()),
+        headers=XML,
     )
     assert response.status_code == 202, response.text
     url = httpx.URL(response.json()["statusUrl"])

@@ -57,7 +57,7 @@ def client_address(request: Request) -> str | None:
 
 
 def is_secure(request: Request, settings: Settings) -> bool:
-    return request.url.scheme == "https" or settings.public_base_url.startswith("https://")
+    return request.url.scheme == "https" or settings.link_base_url.startswith("https://")
 
 
 def set_session_cookie(response: Response, request: Request, token: str) -> None:

@@ -171,7 +171,11 @@ async def jwks(request: Request) -> JSONResponse:
 )
 async def metadata(request: Request) -> dict[str, Any]:
     settings = _portals(request).settings
-    base = settings.public_base_url.rstrip("/")
+    base = (
+        str(request.base_url).rstrip("/")
+        if settings.public_base_url is None
+        else settings.link_base_url
+    )
     return {
         "issuer": settings.effective_token_issuer,
         "token_endpoint": base + "/oauth/token",

@@ -153,6 +153,11 @@ class FormSpec:
             return None, None
         return anschrift.get("postleitzahl"), anschrift.get("ars")
 
+    def message_uuid(self, record: dict[str, Any]) -> str | None:
+        """The XÖV nachrichtenUUID: unique per message and never reused, so a repeat is a retry."""
+        value = get(record, "nachrichtenkopf.g2g", "identifikation.nachricht", "nachrichtenUUID")
+        return str(value).lower() if value else None
+
     def attachment_refs(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         """The attachments the record announces (each with `art`, `dateiname`, `anlageId`?)."""
         if self.attachments is None:

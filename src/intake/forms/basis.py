@@ -67,7 +67,10 @@ class Code(BasisModel):
     @classmethod
     def _known_code(cls, value: str) -> str:
         if cls.codeliste is not None and value not in cls.codeliste.codes:
-            raise ValueError(f"{value!r} is not a code of {cls.codeliste.uri}")
+            allowed = ", ".join(repr(code) for code in cls.codeliste.codes)
+            raise ValueError(
+                f"{value!r} is not a code of {cls.codeliste.uri}; the codes are {allowed}"
+            )
         return value
 
     @field_validator("listURI")

@@ -61,6 +61,12 @@ Uri = Annotated[str, _text(255, r"^[A-Za-z][A-Za-z0-9+.\-]*:[^ \t\r\n]+$")]
 Uuid = Annotated[str, StringConstraints(pattern=UUID)]
 Postleitzahl = Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")]
 Ars = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
+
+FRIENDLY_REASONS = {
+    "ars": "ars: a 12-digit Regionalschlüssel (pad with zeros: 146120000000)",
+}
+"""What to say, by element (XML) or field (JSON) name, when a value does not have its pattern:
+the pattern itself tells a portal developer little."""
 Iban = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")]
 Codewert = Annotated[str, _text(100, NO_SPACE)]
 Codelistenversion = Annotated[str, _text(20, NO_SPACE)]

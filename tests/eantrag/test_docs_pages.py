@@ -1,0 +1,40 @@
+"""/docs and /redoc load every asset from this server: nothing from a CDN or Google Fonts."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+ABSOLUTE = re.compile(r"""(?:src|href)=["']?(https?:)?//""", re.I)
+ASSET = re.compile(r"""(?:src|href)=["']([^"']+)["']|url:\s*['"]([^'"]+)['"]""")
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_the_documentation_pages_load_nothing_from_elsewhere(
+    client: httpx.AsyncClient, page: str
+) -> None:
+    response = await client.get(page)
+    assert response.status_code == 200
+    html = response.text
+    assert not ABSOLUTE.search(html), "an asset from another host"
+    assert "fonts.googleapis" not in html and "cdn.jsdelivr" not in html
+    assets = [a or b for a, b in ASSET.findall(html)]
+    scripts = [a for a in assets if a.endswith(".js")]
+    assert scripts, "the page loads its script"
+    for asset in assets:
+        loaded = await client.get(asset)
+        assert loaded.status_code == 200, asset
+        assert loaded.content, asset
+
+
+async def test_metrics_label_the_documentation_by_route_not_unmatched(
+    client: httpx.AsyncClient,
+) -> None:
+    for path in ("/docs", "/openapi.json", "/redoc", "/docs-assets/redoc/LICENSE", "/nowhere"):
+        await client.get(path)
+    metrics = (await client.get("/metrics")).text
+    for template in ("/docs", "/openapi.json", "/redoc", "/docs-assets/{path}"):
+        assert f'route="{template}"' in metrics, template
+    assert 'route="unmatched",status="404"' in metrics
