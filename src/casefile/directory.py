@@ -1,5 +1,6 @@
 """What the e-Akte needs to know of routing's directory: which authorities exist (so their
-inboxes can be consumed) and an authority's name (for a triage assignment).
+inboxes can be consumed), an authority's name (for a triage assignment) and the German names
+of services (for the Posteingang).
 
 The one place casefile reads routing's data, read-only, so that a change there touches one
 module here. Authorities a routed message names come with their name in the message itself.
@@ -7,11 +8,13 @@ module here. Authorities a routed message names come with their name in the mess
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing import repository as routing_repository
-from routing.models import Authority
+from routing.models import Authority, Service
 
 
 async def authority_ids(session: AsyncSession) -> set[str]:
@@ -23,3 +26,13 @@ async def authority_name(session: AsyncSession, authority_id: str) -> str | None
         select(Authority.name).where(Authority.id == authority_id)
     )
     return name
+
+
+async def service_names(session: AsyncSession, leika_keys: Collection[str]) -> dict[str, str]:
+    """The directory's German names of these services (LeiKa keys); unknown keys are absent."""
+    if not leika_keys:
+        return {}
+    rows = await session.execute(
+        select(Service.leika_key, Service.name).where(Service.leika_key.in_(sorted(leika_keys)))
+    )
+    return {key: name for key, name in rows.all()}

@@ -123,8 +123,27 @@ class Vorgang(Base):
 
     __tablename__ = "casefile_vorgaenge"
     __table_args__ = (
+        # The Posteingang (casefile.inbox): newest first within an authority, one index per
+        # filter that narrows the list, each ending in the sort key so that a page is read in
+        # order and stops after `limit` rows. bench/bench_inbox.py measures them.
         Index("ix_casefile_vorgaenge_inbox", "authority_id", "received_at", "id"),
-        Index("ix_casefile_vorgaenge_status", "authority_id", "status"),
+        Index("ix_casefile_vorgaenge_status", "authority_id", "status", "received_at", "id"),
+        Index("ix_casefile_vorgaenge_service", "authority_id", "leika_key", "received_at", "id"),
+        Index("ix_casefile_vorgaenge_assignee", "authority_id", "assignee_id", "received_at", "id"),
+        Index(
+            "ix_casefile_vorgaenge_applicant",
+            "authority_id",
+            "applicant_key",
+            "leika_key",
+            "received_at",
+        ),
+        # Substring search on PostgreSQL: a trigram index (pg_trgm) serves `LIKE '%…%'`.
+        Index(
+            "ix_casefile_vorgaenge_search",
+            "search_key",
+            postgresql_using="gin",
+            postgresql_ops={"search_key": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -150,6 +169,15 @@ class Vorgang(Base):
     # this row, which serialises concurrent writers of one case.
     audit_seq: Mapped[int] = mapped_column(Integer, default=0)
     audit_head: Mapped[str] = mapped_column(String(64))
+    # Copied from the record at filing (casefile.applicant), for the Posteingang; emptied with
+    # the record when the file is deleted after the Aussonderung.
+    applicant_name: Mapped[str | None] = mapped_column(String(300))
+    applicant_key: Mapped[str | None] = mapped_column(String(300), doc="for likely duplicates")
+    search_key: Mapped[str | None] = mapped_column(String(1000), doc="names and Aktenzeichen")
+    # Who works the case (casefile.assignment); None: nobody.
+    assignee_id: Mapped[str | None] = mapped_column(String(200))
+    assignee_name: Mapped[str | None] = mapped_column(String(200))
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     akte: Mapped[Akte] = relationship(back_populates="vorgaenge", lazy="raise")
     documents: Mapped[list[Dokument]] = relationship(
