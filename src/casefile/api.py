@@ -213,8 +213,9 @@ async def list_cases(
         str | None,
         Query(
             max_length=200,
-            description="Search: part of the applicant's name (any case, either order), part "
-            "of the Aktenzeichen, or an application id or case id (whole).",
+            description="Search: part of the applicant's name (any case, either order; one "
+            "or two characters match the start of a word), part of the Aktenzeichen, or an "
+            "application id or case id (whole).",
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

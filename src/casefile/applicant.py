@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # Separates the parts of a search key, so that a search never matches across two of them.
-_SEPARATOR = "|"
+SEPARATOR = "|"
 _BLANKS = re.compile(r"\s+")
 
 
@@ -34,7 +34,7 @@ class Applicant:
     def identity_key(self) -> str:
         """Who the person is for the duplicate check: names without case or extra blanks, and
         the date of birth (the same comparison as the Wohngeld household rules)."""
-        return _SEPARATOR.join(
+        return SEPARATOR.join(
             (normalise(self.family_name), normalise(self.given_name or ""), self.birth_date or "")
         )
 
@@ -54,7 +54,7 @@ def applicant_of(record: dict[str, Any]) -> Applicant | None:
 
 def normalise(text: str) -> str:
     """Case-folded (ß → ss), commas dropped, blanks collapsed: how names are searched."""
-    return _BLANKS.sub(" ", text.replace(",", " ").replace(_SEPARATOR, " ")).strip().casefold()
+    return _BLANKS.sub(" ", text.replace(",", " ").replace(SEPARATOR, " ")).strip().casefold()
 
 
 def search_key(applicant: Applicant | None, file_reference: str) -> str:
@@ -64,7 +64,7 @@ def search_key(applicant: Applicant | None, file_reference: str) -> str:
         family, given = normalise(applicant.family_name), normalise(applicant.given_name or "")
         parts += [f"{family} {given}".strip(), f"{given} {family}".strip()]
     parts.append(normalise(file_reference))
-    return _SEPARATOR.join(parts)
+    return SEPARATOR.join(parts)
 
 
 def case_columns(record: dict[str, Any], file_reference: str) -> dict[str, Any]:

@@ -10,7 +10,10 @@ The JSON API (`GET /v1/cases`) and the clerk's pages both ask `page`; every rule
   first page was read.
 - Search: a UUID is matched against the application id and the case id; anything else is
   normalised (`casefile.applicant.normalise`) and matched as a substring of the applicant's
-  names (both orders) and the Aktenzeichen, which filing wrote into `search_key`.
+  names (both orders) and the Aktenzeichen, which filing wrote into `search_key`. A term of one
+  or two characters matches the start of a word only: PostgreSQL's trigram index cannot serve a
+  substring shorter than three characters (it scanned the whole index: 1 s for "kr" over
+  100,000 cases), but it serves a word's start.
 - Counts: cases per status for the same authority and the same filters, the status filter
   left out, so that a page can show how many wait in every state.
 """
@@ -25,12 +28,12 @@ from datetime import datetime
 from typing import Literal, get_args
 
 import orjson
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer, selectinload
 
 from casefile import directory
-from casefile.applicant import normalise
+from casefile.applicant import SEPARATOR, normalise
 from casefile.errors import InvalidCursor
 from casefile.models import Vorgang
 from casefile.schemas import Status
@@ -38,6 +41,8 @@ from casefile.schemas import Status
 # Every state a case can be in, in lifecycle order; counts name each, zeros included.
 STATUSES: tuple[Status, ...] = get_args(Status)
 Assigned = Literal["me", "none"]
+# Shorter search terms match the start of a word only (see above).
+SUBSTRING_MIN = 3
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,14 @@ def _search_condition(text: str) -> ColumnElement[bool]:
         return or_(Vorgang.application_id == wanted, Vorgang.id == wanted)
     term = normalise(text)
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return Vorgang.search_key.like(f"%{escaped}%", escape="\\")
+    if len(term) >= SUBSTRING_MIN:
+        return Vorgang.search_key.like(f"%{escaped}%", escape="\\")
+    return or_(
+        *(
+            Vorgang.search_key.like(pattern, escape="\\")
+            for pattern in (f"{escaped}%", f"% {escaped}%", f"%{SEPARATOR}{escaped}%")
+        )
+    )
 
 
 def _conditions(authority_id: str, wanted: InboxQuery) -> list[ColumnElement[bool]]:
@@ -128,13 +140,9 @@ async def cases(
     """Up to `limit` cases after the keyset position, newest first, Akte loaded."""
     query = select(Vorgang).where(*_conditions(authority_id, wanted))
     if after is not None:
-        at, case_id = after
-        query = query.where(
-            or_(
-                Vorgang.received_at < at,
-                and_(Vorgang.received_at == at, Vorgang.id < case_id),
-            )
-        )
+        # A row comparison, which PostgreSQL reads as the start of an index range; spelt out
+        # as `a < x OR (a = x AND b < y)` it scanned from the top (0.5 s deep in 100,000).
+        query = query.where(tuple_(Vorgang.received_at, Vorgang.id) < tuple_(*after))
     query = (
         query.options(
             selectinload(Vorgang.akte),

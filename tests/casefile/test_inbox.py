@@ -144,6 +144,10 @@ async def test_search_by_name_part_file_reference_or_id_in_any_case(
     assert await found("weiss") == [str(weiss.id)]  # ß case-folds to ss
     assert await found("WEISS") == [str(weiss.id)]
     assert await found("kr") == [str(other.id), str(anna.id)]
+    # one or two characters: the start of a word only
+    assert await found("an") == [str(anna.id)]
+    assert await found("J") == [str(weiss.id)]
+    assert await found("rü") == []
     assert await found("%") == [] and await found("_") == []  # no wildcards
     assert await found("anna anna") == []  # never across two parts of the key
     counted = await listing(client, clerk, q="kr")
