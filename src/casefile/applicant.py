@@ -53,8 +53,10 @@ def applicant_of(record: dict[str, Any]) -> Applicant | None:
 
 
 def normalise(text: str) -> str:
-    """Case-folded (ß → ss), commas dropped, blanks collapsed: how names are searched."""
-    return _BLANKS.sub(" ", text.replace(",", " ").replace(SEPARATOR, " ")).strip().casefold()
+    """Case-folded (ß → ss), commas and control characters dropped, blanks collapsed: how names
+    are searched. (PostgreSQL refuses a NUL in a text parameter.)"""
+    printable = "".join(c if c.isprintable() else " " for c in text)
+    return _BLANKS.sub(" ", printable.replace(",", " ").replace(SEPARATOR, " ")).strip().casefold()
 
 
 def search_key(applicant: Applicant | None, file_reference: str) -> str:

@@ -150,6 +150,7 @@ async def test_search_by_name_part_file_reference_or_id_in_any_case(
     assert await found("rü") == []
     assert await found("%") == [] and await found("_") == []  # no wildcards
     assert await found("anna anna") == []  # never across two parts of the key
+    assert await found("\x00krüger\tanna\x00") == [str(anna.id)]  # control characters: blanks
     counted = await listing(client, clerk, q="kr")
     assert counted["counts"]["filed"] == 2
 
