@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from casefile import inbox
 from casefile.models import Vorgang
 from eantrag.runtime import Runtime
 from routing.models import Service
@@ -212,3 +213,20 @@ async def test_bad_queries_are_refused_with_a_problem(
         response = await client.get("/v1/cases", params=bad, headers=bearer(clerk))
         assert response.status_code in (400, 422), (bad, response.text)
         assert response.headers["content-type"] == PROBLEM
+
+
+async def test_the_service_filter_offers_the_authority_s_services_by_name(
+    runtime: Runtime,
+) -> None:
+    async with runtime.db.transaction() as session:
+        session.add(Service(leika_key=WOHNGELD, name="Wohngeld – Mietzuschuss"))
+    await file_case(runtime)
+    await file_case(runtime, leika=WOHNGELD)
+    await file_case(runtime, leika=WOHNGELD)
+    await file_case(runtime, LEIPZIG_ID, leika="99050012104000")
+    async with runtime.db.sessionmaker() as session:
+        offered = await inbox.services(session, DRESDEN_ID)
+    assert offered == [
+        inbox.ServiceOption(WOHNGELD, "Wohngeld – Mietzuschuss"),
+        inbox.ServiceOption(DOG, None),
+    ]
