@@ -20,8 +20,7 @@ import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from casefile import assignment, audit, directory, inbox, repository, service
-from casefile import duplicates as duplicates_
+from casefile import assignment, audit, directory, duplicates, inbox, repository, service
 from casefile.auth import Clerk, Principal, TriageClerk
 from casefile.errors import (
     AlreadyAssigned,
@@ -138,7 +137,7 @@ def _summary_fields(case: Vorgang, service_name: str | None) -> dict[str, Any]:
 
 
 def _detail(
-    case: Vorgang, service_name: str | None, duplicates: list[duplicates_.Duplicate]
+    case: Vorgang, service_name: str | None, likely: list[duplicates.Duplicate]
 ) -> CaseDetail:
     akte = case.akte
     return CaseDetail(
@@ -160,9 +159,7 @@ def _detail(
         closed_at=case.closed_at,
         record=case.record,
         documents=[_document_out(case.id, d) for d in case.documents],
-        likely_duplicates=[
-            DuplicateOut.model_validate(d, from_attributes=True) for d in duplicates
-        ],
+        likely_duplicates=[DuplicateOut.model_validate(d, from_attributes=True) for d in likely],
     )
 
 
@@ -178,7 +175,7 @@ async def _case_or_404(request: Request, who: Principal, case_id: uuid.UUID) -> 
         if case is None:
             raise CaseNotFound(f"no case {case_id} for this authority")
         service_name = await inbox.service_name(session, case.leika_key)
-        likely = await duplicates_.likely_duplicates(session, case)
+        likely = await duplicates.likely_duplicates(session, case)
     return _detail(case, service_name, likely)
 
 

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -29,13 +30,14 @@ from casefile import audit
 from casefile.auth import Principal
 from casefile.errors import CaseNotAssignable, CaseNotFound
 from casefile.models import Vorgang
+from casefile.schemas import AssignmentOutcome as Outcome
 from eantrag.db import utcnow
+
+log = structlog.get_logger(__name__)
 
 # After the Aussonderung a case is a tombstone: nobody works it any more.
 UNASSIGNABLE = ("archived", "destroyed")
 MAX_SELECTION = 200
-
-Outcome = Literal["assigned", "released", "unchanged", "not_found", "not_assignable"]
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,13 @@ async def apply(
             results.append(Result(case_id, "not_found"))
         else:
             results.append(Result(case_id, change(session, case, who), case))
+    log.info(
+        "casefile.assignment",
+        action=action,
+        authority_id=who.scope,
+        actor=who.actor,
+        outcomes={o: sum(r.outcome == o for r in results) for o in {r.outcome for r in results}},
+    )
     return results
 
 

@@ -15,6 +15,7 @@ Lifecycle = Literal["filed", "in_progress", "decided", "closed"]
 # After the Aussonderung a case stays as a tombstone: archived, or destroyed.
 Status = Literal["filed", "in_progress", "decided", "closed", "archived", "destroyed"]
 Outcome = Literal["granted", "refused"]
+AssignmentOutcome = Literal["assigned", "released", "unchanged", "not_found", "not_assignable"]
 
 
 class ApiModel(BaseModel):
@@ -137,7 +138,7 @@ class SelectionIn(ApiModel):
 
 class SelectionResultOut(ApiModel):
     case_id: uuid.UUID
-    outcome: Literal["assigned", "released", "unchanged", "not_found", "not_assignable"] = Field(
+    outcome: AssignmentOutcome = Field(
         description="What happened to this case; `not_found` also for another authority's case."
     )
     case: CaseSummary | None = Field(description="The case as it is now; null when not found.")
