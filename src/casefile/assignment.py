@@ -66,6 +66,25 @@ def _current(case: Vorgang) -> dict[str, str] | None:
     return {"id": case.assignee_id, "name": case.assignee_name or ""}
 
 
+def _change(
+    session: AsyncSession, case: Vorgang, who: Principal, to: Assignee | None, action: str
+) -> None:
+    now = utcnow()
+    audit.append(
+        session,
+        case,
+        actor=who.actor,
+        action=action,
+        old_value={"assignee": _current(case)},
+        new_value={"assignee": {"id": to.id, "name": to.name} if to else None},
+        at=now,
+    )
+    case.assignee_id = to.id if to else None
+    case.assignee_name = to.name if to else None
+    case.assigned_at = now if to else None
+    case.updated_at = now
+
+
 def assign(session: AsyncSession, case: Vorgang, who: Principal) -> Outcome:
     """Assign a case (locked by the caller) to the principal."""
     if case.status in UNASSIGNABLE:
@@ -73,18 +92,7 @@ def assign(session: AsyncSession, case: Vorgang, who: Principal) -> Outcome:
     me = assignee_of(who)
     if case.assignee_id == me.id:
         return "unchanged"
-    now = utcnow()
-    audit.append(
-        session,
-        case,
-        actor=who.actor,
-        action="assigned",
-        old_value={"assignee": _current(case)},
-        new_value={"assignee": {"id": me.id, "name": me.name}},
-        at=now,
-    )
-    case.assignee_id, case.assignee_name, case.assigned_at = me.id, me.name, now
-    case.updated_at = now
+    _change(session, case, who, me, "assigned")
     return "assigned"
 
 
@@ -92,18 +100,7 @@ def release(session: AsyncSession, case: Vorgang, who: Principal) -> Outcome:
     """Free a case (locked by the caller)."""
     if case.assignee_id is None:
         return "unchanged"
-    now = utcnow()
-    audit.append(
-        session,
-        case,
-        actor=who.actor,
-        action="released",
-        old_value={"assignee": _current(case)},
-        new_value={"assignee": None},
-        at=now,
-    )
-    case.assignee_id = case.assignee_name = case.assigned_at = None
-    case.updated_at = now
+    _change(session, case, who, None, "released")
     return "released"
 
 
