@@ -1,8 +1,9 @@
 """The clerk's Posteingang: applicant and assignee columns on the Vorgang, and its indexes.
 
 The applicant's name, identity key and search key are copied from each existing record (the
-same function filing uses); on PostgreSQL the search key gets a trigram index (pg_trgm, a
-trusted extension: the database owner may create it).
+same function filing uses); on PostgreSQL the list index carries the filtered columns (for
+index-only scans) and the search key gets a trigram index (pg_trgm, a trusted extension: the
+database owner may create it).
 
 Revision ID: 0013
 Revises: 0005
@@ -70,6 +71,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=True))
     _backfill()
     with op.batch_alter_table("casefile_vorgaenge", schema=None) as batch_op:
+        batch_op.drop_index("ix_casefile_vorgaenge_inbox")
+        batch_op.create_index(
+            "ix_casefile_vorgaenge_inbox",
+            ["authority_id", "received_at", "id"],
+            unique=False,
+            postgresql_include=["status", "leika_key", "assignee_id", "search_key"],
+        )
         batch_op.drop_index("ix_casefile_vorgaenge_status")
         batch_op.create_index(
             "ix_casefile_vorgaenge_status",
@@ -109,6 +117,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_casefile_vorgaenge_status")
         batch_op.create_index(
             "ix_casefile_vorgaenge_status", ["authority_id", "status"], unique=False
+        )
+        batch_op.drop_index("ix_casefile_vorgaenge_inbox")
+        batch_op.create_index(
+            "ix_casefile_vorgaenge_inbox", ["authority_id", "received_at", "id"], unique=False
         )
         for name in ("assigned_at", "assignee_name", "assignee_id", *_APPLICANT_COLUMNS):
             batch_op.drop_column(name)

@@ -137,22 +137,30 @@ async def cases(
     limit: int,
     after: tuple[datetime, uuid.UUID] | None = None,
 ) -> Sequence[Vorgang]:
-    """Up to `limit` cases after the keyset position, newest first, Akte loaded."""
-    query = select(Vorgang).where(*_conditions(authority_id, wanted))
+    """Up to `limit` cases after the keyset position, newest first, Akte loaded.
+
+    First the ids, from the list index alone on PostgreSQL (it carries every filtered column),
+    then those rows."""
+    query = select(Vorgang.id).where(*_conditions(authority_id, wanted))
     if after is not None:
         # A row comparison, which PostgreSQL reads as the start of an index range; spelt out
         # as `a < x OR (a = x AND b < y)` it scanned from the top (0.5 s deep in 100,000).
         query = query.where(tuple_(Vorgang.received_at, Vorgang.id) < tuple_(*after))
-    query = (
-        query.options(
+    query = query.order_by(Vorgang.received_at.desc(), Vorgang.id.desc()).limit(limit)
+    ids = list(await session.scalars(query))
+    if not ids:
+        return []
+    rows = await session.scalars(
+        select(Vorgang)
+        .where(Vorgang.id.in_(ids))
+        .options(
             selectinload(Vorgang.akte),
             defer(Vorgang.record, raiseload=True),
             defer(Vorgang.routing, raiseload=True),
         )
-        .order_by(Vorgang.received_at.desc(), Vorgang.id.desc())
-        .limit(limit)
     )
-    return (await session.scalars(query)).all()
+    by_id = {case.id: case for case in rows}
+    return [by_id[case_id] for case_id in ids]
 
 
 async def counts(session: AsyncSession, authority_id: str, wanted: InboxQuery) -> dict[Status, int]:
