@@ -571,6 +571,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             await _admin(f'CREATE DATABASE "{databases[-1]}" TEMPLATE "{name}"')
             urls["baseline"] = _url(databases[-1])
             await drop_inbox_indexes(urls["baseline"])
+        load_before = [round(x, 2) for x in os.getloadavg()]
         with tempfile.TemporaryDirectory() as data_dir:
             measured = await run_requests(urls, Path(data_dir), sample, issued.token, args.runs)
     finally:
@@ -587,7 +588,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "benchmark": "inbox",
         "command": " ".join(["python -m bench inbox", *args.argv]).strip(),
-        "machine": machine(),
+        "machine": machine(),  # its load average is the one after the measurement
+        "load_average_before": load_before,
         "cases": args.cases,
         "other_cases": args.others,
         "runs_per_shape": args.runs,
