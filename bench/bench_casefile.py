@@ -36,13 +36,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from casefile.consumers import filing_handler
+from contracts.application import AUTHORITY_MESSAGE_TYPE, delivery_message_id
 from eantrag import schema
 from eantrag.blobs import BlobStore
 from eantrag.broker import IncomingMessage, authority_queue
 from eantrag.paths import project_root
 from eantrag.runtime import Runtime, open_runtime
 from eantrag.settings import Settings
-from routing.contract import AUTHORITY_MESSAGE_TYPE, delivery_message_id
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PG_ADMIN_URL = os.environ.get(

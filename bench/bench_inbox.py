@@ -39,12 +39,13 @@ import httpx
 import orjson
 
 from bench.report import RESULTS, machine, print_table, write_report
+from bootstrap.app import create_app
+from bootstrap.wiring import open_pipeline
 from casefile import assignment, audit, auth
 from casefile.applicant import Applicant, search_key
 from casefile.inbox import encode_cursor
 from casefile.models import Vorgang
 from eantrag import schema
-from eantrag.app import create_app
 from eantrag.runtime import open_runtime
 from eantrag.settings import Settings
 
@@ -511,7 +512,7 @@ async def run_requests(
                 blob_url=(data_dir / "blobs").as_uri(),
                 log_level="WARNING",
             )
-            runtime = await open_runtime(settings)
+            runtime = await open_pipeline(settings)
             stack.push_async_callback(runtime.close)
             app = create_app(settings, runtime=runtime)
             await stack.enter_async_context(app.router.lifespan_context(app))

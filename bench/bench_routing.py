@@ -37,14 +37,14 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.report import RESULTS, machine, print_table, write_report
+from bootstrap.app import create_app, run_workers, stop_workers
+from bootstrap.wiring import open_pipeline
 from eantrag import schema
-from eantrag.app import create_app, run_workers, stop_workers
 from eantrag.broker import authority_queue, dead_letter_queue
 from eantrag.db import Database
 from eantrag.logs import configure_logging
 from eantrag.models import OutboxMessage
 from eantrag.settings import Settings
-from eantrag.wiring import open_pipeline
 from routing import service
 from routing.models import RoutingDecision
 from routing.service import DirectoryIndex, Query

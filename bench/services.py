@@ -142,7 +142,7 @@ class Process:
 
 
 def eantrag(*args: str) -> list[str]:
-    return [sys.executable, "-m", "eantrag", *args]
+    return [sys.executable, "-m", "bootstrap", *args]
 
 
 def wait_http(url: str, process: Process, timeout: float = 240) -> None:

@@ -7,8 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from bootstrap.components import import_all_models
 from eantrag.db import Base, create_engine
-from eantrag.schema import import_all_models
 from eantrag.settings import Settings
 
 import_all_models()

@@ -18,12 +18,12 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bootstrap.app import create_app
+from bootstrap.wiring import open_pipeline
 from eantrag import schema
-from eantrag.app import create_app
 from eantrag.models import InlineBlob
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
-from eantrag.wiring import open_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -56,9 +56,8 @@ from casefile.schemas import (
     TriageItemOut,
     TriageList,
 )
-from eantrag.blobs import CHUNK, BlobStore
+from eantrag.blobs import CHUNK, BlobNotFound, BlobStore
 from eantrag.broker import PermanentError
-from eantrag.outbox import notify_relay
 from eantrag.problems import ProblemError, Violation, problem_responses
 from eantrag.runtime import Runtime
 
@@ -358,7 +357,6 @@ async def post_transition(
             reason=body.reason,
             decision_document_id=body.decision_document_id,
         )
-    notify_relay()
     return await _case_or_404(request, who, case_id)
 
 
@@ -417,13 +415,6 @@ def _content_disposition(filename: str | None) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
 
 
-def _missing(exc: Exception) -> bool:
-    return isinstance(exc, FileNotFoundError) or getattr(exc, "code", None) in {
-        "NoSuchKey",
-        "NoSuchObject",
-    }
-
-
 async def _spool_verified(
     blobs: BlobStore, document: Dokument, memory: int
 ) -> tempfile.SpooledTemporaryFile[bytes]:
@@ -439,10 +430,11 @@ async def _spool_verified(
             digest.update(chunk)
             size += len(chunk)
             spool.write(chunk)
-    except Exception as exc:
+    except BlobNotFound as exc:
         spool.close()
-        if _missing(exc):
-            raise BlobMismatch(f"blob {document.blob_key} is missing") from exc
+        raise BlobMismatch(f"blob {document.blob_key} is missing") from exc
+    except BaseException:
+        spool.close()
         raise
     if digest.hexdigest() != document.sha256 or size != document.size:
         spool.close()
@@ -666,7 +658,6 @@ async def assign_triage(
                 raise AlreadyFiled(f"application {application_id} is filed already")
     except service.FilingConflict as exc:
         raise AlreadyFiled(f"application {application_id} is filed already") from exc
-    notify_relay()
     return AssignOut(
         application_id=application_id,
         case_id=filed.case.id,

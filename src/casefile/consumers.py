@@ -15,13 +15,12 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 
-import orjson
 import structlog
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casefile import directory, repository, service
 from casefile.service import FilingConflict, PreparedFiling
+from contracts.application import AuthorityMessage, UnroutableApplication
 from eantrag.broker import (
     UNROUTABLE_QUEUE,
     Handler,
@@ -29,10 +28,8 @@ from eantrag.broker import (
     PermanentError,
     authority_queue,
 )
-from eantrag.consumer import grouped, idempotent
-from eantrag.outbox import notify_relay
+from eantrag.consumer import Prepared, grouped_prepared, idempotent
 from eantrag.runtime import Runtime, Worker
-from routing.contract import AuthorityMessage
 
 log = structlog.get_logger(__name__)
 
@@ -43,10 +40,7 @@ TICK_SECONDS = 0.5
 
 
 def parse_authority_message(message: IncomingMessage) -> AuthorityMessage:
-    try:
-        parsed = AuthorityMessage.model_validate(orjson.loads(message.body))
-    except (orjson.JSONDecodeError, ValidationError) as exc:
-        raise PermanentError(f"malformed eantrag.application.v1: {exc}") from exc
+    parsed = AuthorityMessage.parse(message.body)
     if message.queue != authority_queue(parsed.authority.id):
         raise PermanentError(
             f"message for authority {parsed.authority.id!r} arrived in {message.queue!r}"
@@ -55,27 +49,23 @@ def parse_authority_message(message: IncomingMessage) -> AuthorityMessage:
 
 
 def filing_handler(runtime: Runtime) -> Handler:
-    """Verify and render outside the transaction, then file in groups and notify the relay.
+    """Verify and render outside the transaction (the prepare step), then file in groups.
 
     Every inbox consumer of the worker shares this handler, so deliveries from all authorities
-    that are ready at the same time are filed in one transaction (see `grouped`): the commit,
-    not the filing, is what costs (`service.file_applications` writes a whole group with a
-    handful of statements and locks the file-reference counters in a fixed order).
+    that are ready at the same time are filed in one transaction (see `grouped_prepared`): the
+    commit, not the filing, is what costs (`service.file_applications` writes a whole group
+    with a handful of statements and locks the file-reference counters in a fixed order).
     """
-    prepared: dict[int, PreparedFiling] = {}
-    references: dict[int, str | None] = {}
 
-    async def file_group(session: AsyncSession, messages: Sequence[IncomingMessage]) -> None:
+    async def file_group(
+        session: AsyncSession, items: Sequence[Prepared[PreparedFiling]]
+    ) -> list[str | None]:
         filed = await service.file_applications(
-            session,
-            [prepared[id(m)] for m in messages],
-            actor=service.SYSTEM_ACTOR,
-            source="routing",
+            session, [item.value for item in items], actor=service.SYSTEM_ACTOR, source="routing"
         )
-        for message, case in zip(messages, filed, strict=True):
-            references[id(message)] = case.akte.aktenzeichen if case is not None else None
+        return [case.akte.aktenzeichen if case is not None else None for case in filed]
 
-    commit = grouped(CONSUMER, runtime.db, file_group)
+    commit = grouped_prepared(CONSUMER, runtime.db, file_group)
 
     async def handle(message: IncomingMessage) -> None:
         application = service.from_message(parse_authority_message(message))
@@ -98,21 +88,16 @@ def filing_handler(runtime: Runtime) -> Handler:
                 raise
             bound.info("casefile.already_filed", case_id=str(case_id))
             return
-        prepared[id(message)] = ready
         try:
-            await commit(message)
+            reference = await commit(message, ready)
         except FilingConflict as exc:
             bound.warning("casefile.filing_conflict", error=str(exc))
             raise
-        finally:
-            del prepared[id(message)]
-            reference = references.pop(id(message), None)
         if reference is None:
             # a duplicate delivery, or another filer was first
             bound.info("casefile.already_filed")
         else:
             bound.info("casefile.filed", file_reference=reference)
-        notify_relay()
 
     return handle
 
@@ -187,13 +172,7 @@ class InboxConsumers:
 
 
 async def record_unroutable(session: AsyncSession, message: IncomingMessage) -> None:
-    try:
-        body = orjson.loads(message.body)
-    except orjson.JSONDecodeError as exc:
-        raise PermanentError(f"malformed application.unroutable: {exc}") from exc
-    if not isinstance(body, dict):
-        raise PermanentError("application.unroutable is not a JSON object")
-    await service.record_unroutable(session, body)
+    await service.record_unroutable(session, UnroutableApplication.parse(message.body))
 
 
 def workers(runtime: Runtime) -> dict[str, Worker]:

@@ -18,11 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from casefile.errors import FilePlanInvalid
+from contracts.values import LEIKA_KEY
 
 ANY_SERVICE = "*"
 DEFAULT_AUTHORITY = "*"
 KENNZEICHEN = re.compile(r"[0-9A-Za-z]+(\.[0-9A-Za-z]+)*")
-LEIKA_KEY = re.compile(r"99\d{12}")
 
 
 class PlanModel(BaseModel):

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from routing.contract import AttachmentDocument, Document
+from contracts.application import AttachmentDocument, Document
 
 Lifecycle = Literal["filed", "in_progress", "decided", "closed"]
 # After the Aussonderung a case stays as a tombstone: archived, or destroyed.

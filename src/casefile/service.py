@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import io
 import mimetypes
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -56,12 +55,13 @@ from casefile.models import (
 )
 from casefile.rendering import DecisionText, render_application, render_decision, subject
 from casefile.schemas import ApplicationToFile
+from contracts.application import AuthorityMessage, ReceivedApplication, UnroutableApplication
+from contracts.status import StatusChanged
+from contracts.values import InvalidKey, leika_key
 from eantrag.blobs import BlobStore, TieredBlobStore, blob_key
-from eantrag.broker import EVENTS_EXCHANGE, PermanentError
+from eantrag.broker import PermanentError
 from eantrag.db import Insert, column_values, insert_rows, table_of, utcnow
-from eantrag.models import OutboxMessage
-from eantrag.outbox import message_row, outbox_table
-from routing.contract import AuthorityMessage, ReceivedApplication
+from eantrag.outbox import outbox_table
 
 SYSTEM_ACTOR = "system:casefile"
 OUTCOMES = ("granted", "refused")
@@ -74,7 +74,6 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 # The Aktenzeichen's year is the authority's calendar year.
 LOCAL_TIME = ZoneInfo("Europe/Berlin")
 HTML = "text/html; charset=utf-8"
-_LEIKA_URN = re.compile(r"(?:urn:de:fim:leika:leistung:)?(99\d{12})")
 
 
 class FilingConflict(Exception):
@@ -82,10 +81,10 @@ class FilingConflict(Exception):
 
 
 def leika_key_of(urn: str) -> str:
-    match = _LEIKA_URN.fullmatch(urn.strip())
-    if match is None:
-        raise PermanentError(f"{urn!r} is not a LeiKa key or URN")
-    return match.group(1)
+    try:
+        return leika_key(urn)
+    except InvalidKey as exc:
+        raise PermanentError(f"{urn!r} is not a LeiKa key or URN") from exc
 
 
 def local_year(at: datetime) -> int:
@@ -107,23 +106,14 @@ def status_event(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """The citizen's status event, sent with the transaction that made the change."""
-    session.add(OutboxMessage(**status_message(application_id, status, at, detail)))
+    status_changed(application_id, status, at, detail).stage(session)
 
 
-def status_message(
+def status_changed(
     application_id: uuid.UUID, status: str, at: datetime, detail: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The outbox row of a status event."""
-    return message_row(
-        exchange=EVENTS_EXCHANGE,
-        routing_key=f"application.{status}",
-        type=f"application.{status}",
-        payload={
-            "applicationId": str(application_id),
-            "status": status,
-            "at": at.isoformat(),
-            "detail": detail or {},
-        },
+) -> StatusChanged:
+    return StatusChanged.model_validate(
+        {"application_id": application_id, "status": status, "at": at, "detail": detail}
     )
 
 
@@ -494,7 +484,7 @@ def _case_rows(filed: Filed, prepared: PreparedFiling, actor: str, now: datetime
     rows.append(
         (
             outbox_table(),
-            status_message(
+            status_changed(
                 application.application_id,
                 FILED,
                 now,
@@ -503,7 +493,7 @@ def _case_rows(filed: Filed, prepared: PreparedFiling, actor: str, now: datetime
                     "authorityId": case.authority_id,
                     "fileReference": akte.aktenzeichen,
                 },
-            ),
+            ).outbox_row(),
         )
     )
     return rows
@@ -705,14 +695,11 @@ def record_read(session: AsyncSession, case: Vorgang, document: Dokument, actor:
 # --- triage ----------------------------------------------------------------------------------
 
 
-async def record_unroutable(session: AsyncSession, body: dict[str, Any]) -> None:
+async def record_unroutable(session: AsyncSession, unroutable: UnroutableApplication) -> None:
     """Keep (or refresh, while still open) the triage item of an unroutable application."""
-    try:
-        ReceivedApplication.model_validate(body)
-        application_id = uuid.UUID(str(body["applicationId"]))
-    except (ValueError, KeyError) as exc:
-        raise PermanentError(f"malformed application.unroutable: {exc}") from exc
-    reason = body.get("reason")
+    application_id = unroutable.application_id
+    reason = unroutable.reason
+    body = unroutable.payload()
     item = await repository.triage_item(session, application_id, lock=True)
     if item is None:
         session.add(

@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from eantrag.broker import (
     AUTHORITIES_EXCHANGE,
@@ -26,14 +27,16 @@ from eantrag.broker import (
     EVENTS_EXCHANGE,
     INTAKE_EXCHANGE,
     REQUEUE_EXCHANGE,
+    DeadLetter,
     Handler,
     IncomingMessage,
     OutgoingMessage,
-    PermanentError,
+    Retry,
     Topology,
     UnroutableMessage,
     authority_queue,
     dead_letter_queue,
+    handle_delivery,
 )
 
 log = structlog.get_logger(__name__)
@@ -95,8 +98,11 @@ class AmqpBroker:
             await self._reset_publisher()
             raise
 
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        """Publish all messages pipelined and return once the broker confirmed each one."""
+    async def publish(
+        self, messages: Sequence[OutgoingMessage], session: AsyncSession | None = None
+    ) -> None:
+        """Publish all messages pipelined and return once the broker confirmed each one (at once,
+        whatever transaction `session` is in)."""
         if not messages:
             return
         try:
@@ -180,31 +186,17 @@ class AmqpBroker:
             headers=headers,
             attempts=attempts,
         )
-        try:
-            await handler(message)
-        except PermanentError as exc:
-            await self._dead_letter(channel, queue, raw, repr(exc))
-        except Exception as exc:
-            log.warning(
-                "message.failed",
-                queue=queue,
-                message_id=raw.message_id,
-                attempt=attempts + 1,
-                error=repr(exc),
-            )
-            if attempts >= len(self.retry_delays):
-                await self._dead_letter(channel, queue, raw, repr(exc))
-                return
-            exchange = await channel.get_exchange(
-                retry_exchange(self.retry_delays[attempts]), ensure=False
-            )
+        outcome = await handle_delivery(handler, message, self.retry_delays)
+        if isinstance(outcome, DeadLetter):
+            await self._dead_letter(channel, queue, raw, outcome.reason)
+            return
+        if isinstance(outcome, Retry):
+            exchange = await channel.get_exchange(retry_exchange(outcome.delay), ensure=False)
             await exchange.publish(
-                _copy(raw, {"x-attempts": attempts + 1, "x-last-error": repr(exc)[:500]}),
+                _copy(raw, {"x-attempts": attempts + 1, "x-last-error": outcome.error[:500]}),
                 routing_key=queue,
             )
-            await raw.ack()
-        else:
-            await raw.ack()
+        await raw.ack()
 
     async def _dead_letter(
         self, channel: AbstractChannel, queue: str, raw: AbstractIncomingMessage, reason: str
@@ -216,6 +208,45 @@ class AmqpBroker:
             routing_key=queue,
         )
         await raw.ack()
+
+    async def requeue_dead_letters(
+        self, matches: Callable[[bytes], bool], authority_ids: Iterable[str] = ()
+    ) -> int:
+        """Manual retry: matching dead letters go back to their work queue (through the requeue
+        exchange) with the attempt count reset. The others are put back into their dead-letter
+        queue (published again, then acknowledged: a rejected message would count towards the
+        quorum queue's delivery limit and be dropped at last)."""
+        topology = Topology(authority_ids={*self.topology.authority_ids, *authority_ids})
+        moved = 0
+        connection = await aio_pika.connect(self.url)
+        async with connection:
+            for queue in topology.queues:
+                channel = await connection.channel(publisher_confirms=True)
+                try:
+                    dlq = await channel.declare_queue(dead_letter_queue(queue), passive=True)
+                except aio_pika.exceptions.ChannelClosed:
+                    continue  # never declared: nothing was dead-lettered there
+                waiting = dlq.declaration_result.message_count or 0
+                requeue = await channel.get_exchange(REQUEUE_EXCHANGE, ensure=False)
+                dead = await channel.get_exchange(DEAD_LETTER_EXCHANGE, ensure=False)
+                for _ in range(waiting):
+                    raw = await dlq.get(no_ack=False, fail=False)
+                    if raw is None:
+                        break
+                    if matches(raw.body):
+                        headers = dict(raw.headers or {})
+                        original = str(headers.pop("x-original-queue", None) or queue)
+                        reason = headers.pop("x-death-reason", None)
+                        if reason is not None:
+                            headers["x-previous-death-reason"] = reason
+                        headers["x-attempts"] = 0
+                        await requeue.publish(_with_headers(raw, headers), routing_key=original)
+                        moved += 1
+                    else:
+                        await dead.publish(_copy(raw, {}), routing_key=queue)
+                    await raw.ack()
+                await channel.close()
+        return moved
 
     async def ping(self) -> None:
         channel = await self._publisher()
@@ -241,11 +272,15 @@ def _to_amqp(message: OutgoingMessage) -> aio_pika.Message:
 
 
 def _copy(raw: AbstractIncomingMessage, extra_headers: dict[str, Any]) -> aio_pika.Message:
+    return _with_headers(raw, {**(raw.headers or {}), **extra_headers})
+
+
+def _with_headers(raw: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_pika.Message:
     return aio_pika.Message(
         body=raw.body,
         message_id=raw.message_id,
         type=raw.type,
-        headers={**(raw.headers or {}), **extra_headers},
+        headers=headers,
         content_type=raw.content_type,
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
     )

@@ -32,6 +32,14 @@ CHUNK = 256 * 1024
 _KEY = re.compile(r"sha256/([0-9a-f]{2})/([0-9a-f]{2})/\1\2[0-9a-f]{60}")
 
 
+class BlobNotFound(FileNotFoundError):
+    """No blob under this key, in whichever store was asked."""
+
+
+# What S3 (and MinIO) answer for an object that is not there.
+_S3_NOT_FOUND = {"NoSuchKey", "NoSuchObject", "ResourceNotFound"}
+
+
 def blob_key(sha256_hex: str) -> str:
     return f"sha256/{sha256_hex[:2]}/{sha256_hex[2:4]}/{sha256_hex}"
 
@@ -41,7 +49,9 @@ class BlobStore(Protocol):
         """Store the bytes of a seekable file whose hash the caller computed; return the key."""
         ...
 
-    def read(self, key: str) -> AsyncIterator[bytes]: ...
+    def read(self, key: str) -> AsyncIterator[bytes]:
+        """The blob's bytes in chunks; `BlobNotFound` if there is none under `key`."""
+        ...
 
     async def exists(self, key: str) -> bool: ...
 
@@ -122,7 +132,10 @@ class FileBlobStore:
 
     async def read(self, key: str) -> AsyncIterator[bytes]:
         # Most blobs are a few KiB: one trip to a thread opens, reads and, at the end, closes.
-        handle, chunk = await asyncio.to_thread(self._open_and_read, self._path(key))
+        try:
+            handle, chunk = await asyncio.to_thread(self._open_and_read, self._path(key))
+        except FileNotFoundError as exc:
+            raise BlobNotFound(key) from exc
         try:
             while chunk:
                 yield chunk
@@ -219,13 +232,20 @@ class S3BlobStore:
         try:
             self.client.stat_object(self.bucket, key)
         except S3Error as exc:
-            if exc.code in {"NoSuchKey", "NoSuchObject", "ResourceNotFound"}:
+            if exc.code in _S3_NOT_FOUND:
                 return False
             raise
         return True
 
     async def read(self, key: str) -> AsyncIterator[bytes]:
-        response = await asyncio.to_thread(self.client.get_object, self.bucket, key)
+        from minio.error import S3Error
+
+        try:
+            response = await asyncio.to_thread(self.client.get_object, self.bucket, key)
+        except S3Error as exc:
+            if exc.code in _S3_NOT_FOUND:
+                raise BlobNotFound(key) from exc
+            raise
         try:
             while chunk := await asyncio.to_thread(response.read, CHUNK):
                 yield chunk

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
@@ -22,6 +22,7 @@ import structlog
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from eantrag.db import Database, utcnow
 from eantrag.models import QueuedMessage
@@ -128,6 +129,55 @@ class UnroutableMessage(PermanentError):
     """The broker could route the message to no queue."""
 
 
+# --- what becomes of a delivery: one policy for both adapters --------------------------------
+
+
+@dataclass(frozen=True)
+class Ack:
+    """Handled: remove the message."""
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Failed for now: deliver again after `delay` seconds, as attempt `attempts + 1`."""
+
+    delay: int
+    error: str
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """Never to be handled (or out of attempts): move to the queue's dead-letter queue."""
+
+    reason: str
+
+
+Outcome = Ack | Retry | DeadLetter
+
+
+async def handle_delivery(
+    handler: Handler, message: IncomingMessage, retry_delays: Sequence[int]
+) -> Outcome:
+    """Run the handler on one delivery and decide its fate: a `PermanentError` is dead-lettered
+    at once, any other error retried after the next of `retry_delays` until they are used up."""
+    try:
+        await handler(message)
+    except PermanentError as exc:
+        return DeadLetter(repr(exc))
+    except Exception as exc:
+        log.warning(
+            "message.failed",
+            queue=message.queue,
+            message_id=str(message.message_id),
+            attempt=message.attempts + 1,
+            error=repr(exc),
+        )
+        if message.attempts >= len(retry_delays):
+            return DeadLetter(repr(exc))
+        return Retry(retry_delays[message.attempts], repr(exc))
+    return Ack()
+
+
 Handler = Callable[[IncomingMessage], Awaitable[None]]
 
 
@@ -138,10 +188,25 @@ class Broker(Protocol):
 
     async def declare_authority(self, authority_id: str) -> None: ...
 
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> None: ...
+    async def publish(
+        self, messages: Sequence[OutgoingMessage], session: AsyncSession | None = None
+    ) -> None:
+        """Publish and return once every message is durably queued. An adapter that keeps its
+        queues in the database publishes in `session`'s transaction (relay and publish commit
+        together); one with queues of its own publishes at once and ignores it."""
+        ...
 
     async def consume(self, queue: str, handler: Handler, *, prefetch: int) -> None:
         """Run until cancelled."""
+        ...
+
+    async def requeue_dead_letters(
+        self, matches: Callable[[bytes], bool], authority_ids: Iterable[str] = ()
+    ) -> int:
+        """Manual retry: move the dead letters whose body `matches` back to their work queue
+        with the attempt count reset; returns how many. The dead letters of every static queue
+        and of the inboxes of `authority_ids` (and of those declared in this process) are
+        searched; the others stay where they are, in their order."""
         ...
 
     async def ping(self) -> None: ...
@@ -201,7 +266,9 @@ class DatabaseQueueBroker:
                 )
         return rows
 
-    async def publish(self, messages: Sequence[OutgoingMessage], session: Any = None) -> None:
+    async def publish(
+        self, messages: Sequence[OutgoingMessage], session: AsyncSession | None = None
+    ) -> None:
         if not messages:
             return
         rows = self._rows(messages)
@@ -288,36 +355,22 @@ class DatabaseQueueBroker:
             headers=dict(row.headers or {}),
             attempts=row.attempts,
         )
-        try:
-            await handler(message)
-        except PermanentError as exc:
-            await self._dead_letter(row, repr(exc))
-            return False
-        except Exception as exc:
-            log.warning(
-                "message.failed",
-                queue=row.queue,
-                message_id=str(row.message_id),
-                attempt=row.attempts + 1,
-                error=repr(exc),
-            )
-            if row.attempts >= len(self.retry_delays):
-                await self._dead_letter(row, repr(exc))
-            else:
-                delay = self.retry_delays[row.attempts]
-                async with self.db.transaction() as session:
-                    await session.execute(
-                        update(QueuedMessage)
-                        .where(QueuedMessage.id == row.id)
-                        .values(
-                            attempts=row.attempts + 1,
-                            locked_until=None,
-                            available_at=utcnow() + timedelta(seconds=delay),
-                            headers={**(row.headers or {}), "x-last-error": repr(exc)},
-                        )
+        outcome = await handle_delivery(handler, message, self.retry_delays)
+        if isinstance(outcome, DeadLetter):
+            await self._dead_letter(row, outcome.reason)
+        elif isinstance(outcome, Retry):
+            async with self.db.transaction() as session:
+                await session.execute(
+                    update(QueuedMessage)
+                    .where(QueuedMessage.id == row.id)
+                    .values(
+                        attempts=row.attempts + 1,
+                        locked_until=None,
+                        available_at=utcnow() + timedelta(seconds=outcome.delay),
+                        headers={**(row.headers or {}), "x-last-error": outcome.error},
                     )
-            return False
-        return True
+                )
+        return isinstance(outcome, Ack)
 
     async def _dead_letter(self, row: QueuedMessage, reason: str) -> None:
         log.error(
@@ -338,8 +391,11 @@ class DatabaseQueueBroker:
                 )
             )
 
-    async def requeue_dead_letters(self, matches: Callable[[bytes], bool]) -> int:
-        """Manual retry: move matching dead letters back to their queue with attempts reset."""
+    async def requeue_dead_letters(
+        self, matches: Callable[[bytes], bool], authority_ids: Iterable[str] = ()
+    ) -> int:
+        """Manual retry: move matching dead letters back to their queue with attempts reset
+        (every queue's: they are rows of one table)."""
         moved = 0
         async with self.db.transaction() as session:
             rows = (

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import structlog
 from sqlalchemy import insert, select
@@ -23,6 +25,8 @@ log = structlog.get_logger(__name__)
 
 SessionHandler = Callable[[AsyncSession, IncomingMessage], Awaitable[None]]
 GroupHandler = Callable[[AsyncSession, Sequence[IncomingMessage]], Awaitable[None]]
+P = TypeVar("P")
+R = TypeVar("R")
 
 
 def idempotent(consumer: str, db: Database, handler: SessionHandler) -> Handler:
@@ -63,12 +67,46 @@ def grouped(consumer: str, db: Database, handler: GroupHandler, *, max_group: in
     work commit together, or not at all. A group that fails is split, and each message is handled
     in a transaction of its own, so one bad message never fails the others.
     """
-    pending: list[tuple[IncomingMessage, asyncio.Future[None]]] = []
+
+    async def each(session: AsyncSession, items: Sequence[Prepared[None]]) -> list[None]:
+        await handler(session, [item.message for item in items])
+        return [None] * len(items)
+
+    commit = grouped_prepared(consumer, db, each, max_group=max_group)
+
+    async def handle(message: IncomingMessage) -> None:
+        await commit(message, None)
+
+    return handle
+
+
+@dataclass(frozen=True)
+class Prepared(Generic[P]):
+    """A delivery and what was prepared for it outside the transaction (parsed, rendered, …)."""
+
+    message: IncomingMessage
+    value: P
+
+
+def grouped_prepared(
+    consumer: str,
+    db: Database,
+    handler: Callable[[AsyncSession, Sequence[Prepared[P]]], Awaitable[Sequence[R]]],
+    *,
+    max_group: int = 64,
+) -> Callable[[IncomingMessage, P], Awaitable[R | None]]:
+    """`grouped` with a prepare step: the caller prepares each delivery outside the transaction
+    and hands it over with `commit(message, prepared)`; the handler gets the prepared deliveries
+    of a group and returns one result for each, which its `commit` returns (None for a delivery
+    skipped as a duplicate)."""
+    pending: list[tuple[Prepared[P], asyncio.Future[R | None]]] = []
     draining: set[asyncio.Task[None]] = set()
 
-    async def run(group: list[IncomingMessage]) -> None:
+    async def run(group: list[Prepared[P]]) -> list[R | None]:
+        """Each delivery's result, in the group's order."""
+        results: list[R | None] = [None] * len(group)
         async with db.transaction() as session:
-            ids = [m.message_id for m in group]
+            ids = [item.message.message_id for item in group]
             seen = set(
                 await session.scalars(
                     select(ProcessedMessage.message_id).where(
@@ -77,28 +115,34 @@ def grouped(consumer: str, db: Database, handler: GroupHandler, *, max_group: in
                     )
                 )
             )
-            fresh: dict[object, IncomingMessage] = {}
-            for message in group:
+            fresh: dict[object, int] = {}
+            for index, item in enumerate(group):
+                message = item.message
                 if message.message_id in seen or message.message_id in fresh:
                     MESSAGES_HANDLED.labels(message.queue, "duplicate").inc()
                 else:
-                    fresh[message.message_id] = message
+                    fresh[message.message_id] = index
             if fresh:
                 await session.execute(
                     insert(ProcessedMessage),
                     [
-                        {"consumer": consumer, "message_id": m.message_id, "processed_at": utcnow()}
-                        for m in fresh.values()
+                        {"consumer": consumer, "message_id": m, "processed_at": utcnow()}
+                        for m in fresh
                     ],
                 )
-                await handler(session, list(fresh.values()))
+                handled = await handler(session, [group[i] for i in fresh.values()])
+                for index, result in zip(fresh.values(), handled, strict=True):
+                    results[index] = result
         GROUP_SIZE.labels(consumer).observe(len(group))
-        for message in fresh.values():
-            MESSAGES_HANDLED.labels(message.queue, "ok").inc()
+        for index in fresh.values():
+            MESSAGES_HANDLED.labels(group[index].message.queue, "ok").inc()
+        return results
 
-    async def run_alone(message: IncomingMessage, future: asyncio.Future[None]) -> None:
+    async def run_alone(item: Prepared[P], future: asyncio.Future[R | None]) -> None:
+        message = item.message
+        result: R | None = None
         try:
-            await run([message])
+            [result] = await run([item])
         except IntegrityError:
             log.info(
                 "message.duplicate_race", consumer=consumer, message_id=str(message.message_id)
@@ -110,7 +154,7 @@ def grouped(consumer: str, db: Database, handler: GroupHandler, *, max_group: in
                 future.set_exception(exc)
             return
         if not future.done():
-            future.set_result(None)
+            future.set_result(result)
 
     async def drain() -> None:
         try:
@@ -127,21 +171,21 @@ def grouped(consumer: str, db: Database, handler: GroupHandler, *, max_group: in
                 await run_alone(*group[0])
                 continue
             try:
-                await run([m for m, _ in group])
+                results = await run([item for item, _ in group])
             except Exception as exc:
                 log.info("group.split", consumer=consumer, size=len(group), error=repr(exc))
-                for message, future in group:
-                    await run_alone(message, future)
+                for item, future in group:
+                    await run_alone(item, future)
                 continue
-            for _, future in group:
+            for (_, future), result in zip(group, results, strict=True):
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(result)
 
-    async def handle(message: IncomingMessage) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        pending.append((message, future))
+    async def commit(message: IncomingMessage, value: P) -> R | None:
+        future: asyncio.Future[R | None] = asyncio.get_running_loop().create_future()
+        pending.append((Prepared(message, value), future))
         if not draining:
             draining.add(asyncio.create_task(drain()))
-        await asyncio.shield(future)
+        return await asyncio.shield(future)
 
-    return handle
+    return commit

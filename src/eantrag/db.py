@@ -306,8 +306,10 @@ class GroupCommitter:
                 _settle(future, None)
 
     async def _commit(self, units: list[Sequence[Insert]]) -> None:
-        async with self.db.engine.begin() as conn:
-            await insert_rows(conn, [row for rows in units for row in rows])
+        # A session (not a bare connection), so that its commit events fire like any other's:
+        # the outbox relay is woken by the commit of outbox rows.
+        async with self.db.transaction() as session:
+            await insert_rows(session, [row for rows in units for row in rows])
 
 
 @cache

@@ -3,6 +3,10 @@
 The relay moves them to the broker in batches, publishing a whole batch pipelined and deleting the
 rows only after the broker confirmed it. A crash between confirm and delete publishes the batch
 again; consumers are idempotent by message id, so that costs a duplicate delivery, never a loss.
+
+A transaction that wrote outbox rows wakes the relays of its process once it has committed (the
+session events below); relays of other processes find the rows by polling. Nobody wakes them by
+hand.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from typing import Any, cast
 
 import orjson
 import structlog
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
-from eantrag.broker import Broker, DatabaseQueueBroker, OutgoingMessage
+from eantrag.broker import Broker, OutgoingMessage
 from eantrag.db import Database, utcnow
 from eantrag.models import OutboxMessage
 
@@ -75,10 +80,37 @@ def outbox_table() -> Table:
     return cast(Table, OutboxMessage.__table__)
 
 
-def notify_relay() -> None:
-    """Wake the in-process relay; other processes find the rows by polling."""
-    for event in _listeners:
-        event.set()
+# --- waking the relay after a commit that wrote outbox rows ---------------------------------
+
+_WROTE_OUTBOX = "eantrag.outbox.written"
+
+
+@event.listens_for(Session, "after_flush")
+def _outbox_added(session: Session, _flush: UOWTransaction) -> None:
+    if any(isinstance(obj, OutboxMessage) for obj in session.new):
+        session.info[_WROTE_OUTBOX] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _outbox_inserted(state: ORMExecuteState) -> None:
+    if state.is_insert and getattr(state.statement, "table", None) is OutboxMessage.__table__:
+        state.session.info[_WROTE_OUTBOX] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if session.info.pop(_WROTE_OUTBOX, False):
+        _wake_relays()
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_WROTE_OUTBOX, None)
+
+
+def _wake_relays() -> None:
+    for pending in _listeners:
+        pending.set()
 
 
 class OutboxRelay:
@@ -122,10 +154,7 @@ class OutboxRelay:
                 )
                 for row in rows
             ]
-            if isinstance(self.broker, DatabaseQueueBroker):
-                await self.broker.publish(messages, session=session)
-            else:
-                await self.broker.publish(messages)
+            await self.broker.publish(messages, session=session)
             await session.execute(
                 delete(OutboxMessage).where(OutboxMessage.id.in_([row.id for row in rows]))
             )

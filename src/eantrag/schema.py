@@ -1,4 +1,5 @@
-"""Database schema management: every context's tables, migrated by alembic."""
+"""Database schema management: the tables are migrated by alembic (migrations/env.py registers
+every table through `bootstrap.components.import_all_models`)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,6 @@ from alembic import command
 from alembic.config import Config
 
 from eantrag.paths import project_root
-
-
-def import_all_models() -> None:
-    """Register every context's tables on the shared metadata (for alembic)."""
-    import archive.models  # noqa: F401
-    import casefile.models  # noqa: F401
-    import eantrag.models  # noqa: F401
-    import intake.models  # noqa: F401
-    import routing.models  # noqa: F401
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -2,44 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
-from datetime import datetime
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.status import StatusChanged
 from eantrag.broker import STATUS_QUEUE, IncomingMessage, PermanentError
 from eantrag.consumer import grouped
 from eantrag.runtime import Runtime, Worker
-from intake.service import StatusChange, record_statuses
-
-CITIZEN_STATUSES = {"routed", "unroutable", "filed", "in_progress", "decided", "closed"}
-
-
-def parse_status_event(message: IncomingMessage) -> StatusChange:
-    """Events carry `applicationId`, `status`, `at` and a `detail` object for the timeline."""
-    try:
-        event = orjson.loads(message.body)
-        change = StatusChange(
-            application_id=uuid.UUID(event["applicationId"]),
-            status=event["status"],
-            at=datetime.fromisoformat(event["at"]),
-            detail=event.get("detail") or {},
-        )
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise PermanentError(f"malformed status event: {exc!r}") from exc
-    if change.status not in CITIZEN_STATUSES:
-        raise PermanentError(f"unknown status {change.status!r}")
-    if change.at.tzinfo is None:
-        raise PermanentError(f"status event time {event['at']!r} has no UTC offset")
-    return change
+from intake.service import record_statuses
 
 
 async def apply_status_events(session: AsyncSession, messages: Sequence[IncomingMessage]) -> None:
     """A group of events in one transaction; a bad one fails the group, which is then split
     (see `grouped`) so that only the bad one is dead-lettered."""
-    unknown = await record_statuses(session, [parse_status_event(m) for m in messages])
+    unknown = await record_statuses(session, [StatusChanged.parse(m.body) for m in messages])
     if unknown:
         raise PermanentError(f"unknown application {', '.join(sorted(map(str, unknown)))}")
 

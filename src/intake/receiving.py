@@ -52,7 +52,6 @@ __all__ = ["Limits", "ReceivedAttachment", "Spool", "Submission", "receive"]
 XML_TYPES = {"application/xml", "text/xml"}
 JSON_TYPES = {"application/json"}
 MULTIPART = "multipart/form-data"
-LEIKA_URN_PREFIX = "urn:de:fim:leika:leistung:"
 # No paths, no control characters (C0, DEL, C1), no bidi overrides that disguise an extension,
 # none of the characters Windows reserves (a clerk's desktop or an archive ZIP unpacks them).
 _SAFE_FILENAME = re.compile(

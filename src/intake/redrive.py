@@ -12,51 +12,24 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
+import orjson
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eantrag.broker import INTAKE_EXCHANGE
+from contracts.application import REDRIVE_HEADER
 from eantrag.db import Database, column_values, utcnow
-from eantrag.outbox import add_message, notify_relay
 from eantrag.runtime import Runtime, Worker
 from intake.models import Application, Attachment
-from intake.service import RECEIVED, received_event
+from intake.service import RECEIVED, received_message
 
 log = structlog.get_logger(__name__)
 
-REDRIVE_HEADER = "x-redrive"
 SWEEP_BATCH = 500
-
-
-@dataclass(frozen=True)
-class _StoredSpool:
-    sha256: str
-    sha512: str
-    size: int
-    media_type: str
-
-
-@dataclass(frozen=True)
-class _StoredAttachment:
-    """A stored attachment in the shape `received_event` reads from a fresh upload."""
-
-    attachment_id: str
-    filename: str | None
-    purpose: str
-    spool: _StoredSpool
-
-    @classmethod
-    def of(cls, row: Attachment) -> _StoredAttachment:
-        return cls(
-            row.attachment_id,
-            row.filename,
-            row.purpose,
-            _StoredSpool(row.sha256, row.sha512, row.size, row.media_type),
-        )
 
 
 async def republish(session: AsyncSession, application_id: uuid.UUID, *, why: str) -> bool:
@@ -71,15 +44,8 @@ async def republish(session: AsyncSession, application_id: uuid.UUID, *, why: st
             .order_by(Attachment.attachment_id)
         )
     ).all()
-    add_message(
-        session,
-        exchange=INTAKE_EXCHANGE,
-        routing_key="application.received",
-        type="application.received",
-        payload=received_event(
-            column_values(app), [(_StoredAttachment.of(a), a.blob_key) for a in attachments]
-        ),
-        headers={REDRIVE_HEADER: why},
+    received_message(column_values(app), [column_values(a) for a in attachments]).stage(
+        session, headers={REDRIVE_HEADER: why}
     )
     return True
 
@@ -99,9 +65,47 @@ async def sweep(db: Database, *, older_than: timedelta, limit: int = SWEEP_BATCH
         for application_id in ids:
             await republish(session, application_id, why="sweeper")
     if ids:
-        notify_relay()
         log.warning("sweeper.redriven", count=len(ids), older_than=str(older_than))
     return len(ids)
+
+
+# Port to routing: forget an unroutable decision so that routing decides again; returns the name
+# of the authority the application stays routed to (a delivery is never undone), else None.
+ForgetUnroutable = Callable[[AsyncSession, uuid.UUID], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class RetryOutcome:
+    known: bool
+    routed_to: str | None
+    dead_letters_moved: int
+
+
+async def retry_application(
+    runtime: Runtime,
+    application_id: uuid.UUID,
+    forget_unroutable: ForgetUnroutable,
+    authority_ids: Iterable[str] = (),
+) -> RetryOutcome:
+    """`eantrag retry`: routing forgets an unroutable decision, dead letters of the application
+    go back to their queues with a fresh attempt count (those of the authorities' inboxes too,
+    given their ids), and intake publishes the application again. A routed application is never
+    delivered twice; it gets its status event again."""
+    async with runtime.db.transaction() as session:
+        routed_to = await forget_unroutable(session, application_id)
+        known = await republish(session, application_id, why="manual retry")
+    moved = await runtime.broker.requeue_dead_letters(
+        lambda body: _application_id(body) == str(application_id), authority_ids
+    )
+    return RetryOutcome(known, routed_to, moved)
+
+
+def _application_id(body: bytes) -> str | None:
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return value.get("applicationId") if isinstance(value, dict) else None
 
 
 def workers(runtime: Runtime) -> dict[str, Worker]:

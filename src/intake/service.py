@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import mimetypes
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,10 +17,11 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.application import AttachmentDocument, Document, ReceivedApplication
+from contracts.status import StatusChanged
 from eantrag.blobs import TieredBlobStore
-from eantrag.broker import INTAKE_EXCHANGE
 from eantrag.db import Database, Insert, column_values, table_of, utcnow
-from eantrag.outbox import message_row, notify_relay, outbox_table
+from eantrag.outbox import outbox_table
 from intake.errors import Conflict
 from intake.forms import FORMS
 from intake.models import Application, Attachment, StatusEvent
@@ -151,7 +152,6 @@ async def accept(
         if replay is None:
             raise
         return replay
-    notify_relay()
     return _receipt(app, tokens)
 
 
@@ -190,26 +190,23 @@ async def _store(
 
 def _rows(app: dict[str, Any], attachments: list[tuple[ReceivedAttachment, str]]) -> list[Insert]:
     """The inserts of one accepted application, parents first."""
+    attachment_rows = [
+        {
+            "id": uuid.uuid4(),
+            "application_id": app["id"],
+            "attachment_id": attachment.attachment_id,
+            "filename": attachment.filename,
+            "media_type": attachment.spool.media_type,
+            "purpose": attachment.purpose,
+            "size": attachment.spool.size,
+            "sha256": attachment.spool.sha256,
+            "sha512": attachment.spool.sha512,
+            "blob_key": key,
+        }
+        for attachment, key in attachments
+    ]
     rows: list[Insert] = [(table_of(Application), app)]
-    for attachment, key in attachments:
-        spool = attachment.spool
-        rows.append(
-            (
-                table_of(Attachment),
-                {
-                    "id": uuid.uuid4(),
-                    "application_id": app["id"],
-                    "attachment_id": attachment.attachment_id,
-                    "filename": attachment.filename,
-                    "media_type": spool.media_type,
-                    "purpose": attachment.purpose,
-                    "size": spool.size,
-                    "sha256": spool.sha256,
-                    "sha512": spool.sha512,
-                    "blob_key": key,
-                },
-            )
-        )
+    rows.extend((table_of(Attachment), row) for row in attachment_rows)
     rows.append(
         (
             table_of(StatusEvent),
@@ -221,17 +218,7 @@ def _rows(app: dict[str, Any], attachments: list[tuple[ReceivedAttachment, str]]
             },
         )
     )
-    rows.append(
-        (
-            outbox_table(),
-            message_row(
-                exchange=INTAKE_EXCHANGE,
-                routing_key="application.received",
-                type="application.received",
-                payload=received_event(app, attachments),
-            ),
-        )
-    )
+    rows.append((outbox_table(), received_message(app, attachment_rows).outbox_row()))
     return rows
 
 
@@ -264,41 +251,42 @@ def _inline_attachments(submission: Submission) -> list[ReceivedAttachment]:
     return found
 
 
-def received_event(app: Mapping[str, Any], rows: list[tuple[Any, str]]) -> dict[str, Any]:
-    """The `application.received` message: enough for routing without reading intake's tables.
+def received_message(
+    app: Mapping[str, Any], attachments: Sequence[Mapping[str, Any]]
+) -> ReceivedApplication:
+    """`application.received`: enough for routing without reading intake's tables.
 
-    `app` is the application's row (`column_values` of a stored one).
+    `app` and `attachments` are the rows (`column_values` of stored ones).
     """
-    form = FORMS[app["form_id"]]
-    return {
-        "applicationId": str(app["id"]),
-        "formId": app["form_id"],
-        "leikaUrn": form.leika_urn,
-        "receivedAt": app["received_at"].isoformat(),
-        "postleitzahl": app["postleitzahl"],
-        "ars": app["ars"],
-        "original": {
-            "blobKey": app["blob_key"],
-            "sha256": app["sha256"],
-            "sha512": app["sha512"],
-            "size": app["size"],
-            "mediaType": app["media_type"],
-        },
-        "attachments": [
-            {
-                "attachmentId": attachment.attachment_id,
-                "filename": attachment.filename,
-                "purpose": attachment.purpose,
-                "blobKey": key,
-                "sha256": attachment.spool.sha256,
-                "sha512": attachment.spool.sha512,
-                "size": attachment.spool.size,
-                "mediaType": attachment.spool.media_type,
-            }
-            for attachment, key in rows
+    return ReceivedApplication(
+        application_id=app["id"],
+        form_id=app["form_id"],
+        leika_urn=FORMS[app["form_id"]].leika_urn,
+        received_at=app["received_at"],
+        postleitzahl=app["postleitzahl"],
+        ars=app["ars"],
+        original=Document(
+            blob_key=app["blob_key"],
+            sha256=app["sha256"],
+            sha512=app["sha512"],
+            size=app["size"],
+            media_type=app["media_type"],
+        ),
+        attachments=[
+            AttachmentDocument(
+                attachment_id=row["attachment_id"],
+                filename=row["filename"],
+                purpose=row["purpose"],
+                blob_key=row["blob_key"],
+                sha256=row["sha256"],
+                sha512=row["sha512"],
+                size=row["size"],
+                media_type=row["media_type"],
+            )
+            for row in attachments
         ],
-        "record": app["record"],
-    }
+        record=app["record"],
+    )
 
 
 @dataclass(frozen=True)
@@ -327,17 +315,9 @@ async def status(
     return StatusView(app, list(events))
 
 
-@dataclass(frozen=True)
-class StatusChange:
-    """A status reported by a later stage (routing, the e-Akte) for the citizen's timeline."""
-
-    application_id: uuid.UUID
-    status: str
-    at: datetime
-    detail: dict[str, Any]
-
-
-async def record_statuses(session: AsyncSession, changes: list[StatusChange]) -> set[uuid.UUID]:
+async def record_statuses(
+    session: AsyncSession, changes: Sequence[StatusChanged]
+) -> set[uuid.UUID]:
     """Apply status changes with a few statements per batch; returns the unknown application ids.
 
     Events can arrive out of order (retries, competing consumers): every one goes into the
@@ -352,7 +332,7 @@ async def record_statuses(session: AsyncSession, changes: list[StatusChange]) ->
             select(Application.id, Application.updated_at).where(Application.id.in_(ids))
         )
     }
-    latest: dict[uuid.UUID, StatusChange] = {}
+    latest: dict[uuid.UUID, StatusChanged] = {}
     events = []
     for change in changes:
         if change.application_id not in current:

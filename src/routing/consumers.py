@@ -13,28 +13,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-import orjson
 import structlog
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eantrag.broker import ROUTING_QUEUE, IncomingMessage, PermanentError
+from contracts.application import REDRIVE_HEADER, ReceivedApplication
+from eantrag.broker import ROUTING_QUEUE, IncomingMessage
 from eantrag.consumer import GroupHandler, grouped
-from eantrag.outbox import notify_relay
 from eantrag.runtime import Runtime, Worker
 from routing import repository, service
-from routing.contract import ReceivedApplication
 
 log = structlog.get_logger(__name__)
-
-REDRIVE_HEADER = "x-redrive"
-
-
-def parse_received(body: bytes) -> ReceivedApplication:
-    try:
-        return ReceivedApplication.model_validate(orjson.loads(body))
-    except (orjson.JSONDecodeError, ValidationError) as exc:
-        raise PermanentError(f"malformed application.received: {exc}") from exc
 
 
 class QueueDeclarer:
@@ -59,7 +47,7 @@ class QueueDeclarer:
 
 def router_handler(declarer: QueueDeclarer) -> GroupHandler:
     async def route(session: AsyncSession, messages: Sequence[IncomingMessage]) -> None:
-        parsed = [(parse_received(m.body), m) for m in messages]
+        parsed = [(ReceivedApplication.parse(m.body), m) for m in messages]
         existing = await repository.decisions(session, {r.application_id for r, _ in parsed})
         fresh: dict[uuid.UUID, ReceivedApplication] = {}
         for received, message in parsed:
@@ -104,15 +92,11 @@ def workers(runtime: Runtime) -> dict[str, Worker]:
     declarer = QueueDeclarer(runtime)
     handle = grouped("routing", runtime.db, router_handler(declarer))
 
-    async def handle_and_notify(message: IncomingMessage) -> None:
-        await handle(message)
-        notify_relay()
-
     async def router() -> None:
         count = await declarer.declare_all()
         log.info("routing.authority_queues_declared", count=count)
         await runtime.broker.consume(
-            ROUTING_QUEUE, handle_and_notify, prefetch=runtime.settings.queue_prefetch
+            ROUTING_QUEUE, handle, prefetch=runtime.settings.queue_prefetch
         )
 
     return {"router": router}

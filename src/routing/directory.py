@@ -10,49 +10,31 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-LEIKA_URN_PREFIX = "urn:de:fim:leika:leistung:"
-ARS_URN_PREFIX = "urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:rs:"
-AREA_KEY_LENGTHS = (12, 9, 5, 3, 2)
+from contracts.values import (
+    AREA_KEY_LENGTHS,
+    ARS_URN_PREFIX,
+    LEIKA_URN_PREFIX,
+    InvalidKey,
+    area_key,
+    area_urn,
+    leika_key,
+    leika_urn,
+)
 
-_LEIKA = re.compile(r"99\d{12}")
-_DIGITS = re.compile(r"\d+")
+__all__ = [
+    "AREA_KEY_LENGTHS",
+    "ARS_URN_PREFIX",
+    "LEIKA_URN_PREFIX",
+    "InvalidKey",
+    "area_key",
+    "area_urn",
+    "leika_key",
+    "leika_urn",
+]
+
 _POSTCODE = re.compile(r"\d{5}")
 # Authority ids become queue names and AMQP routing keys: keep them plain.
 _AUTHORITY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}")
-
-
-class InvalidKey(ValueError):
-    """A key (LeiKa, ARS, postcode, authority id) that does not have its required form."""
-
-
-def leika_key(value: str) -> str:
-    """A 14-digit LeiKa key from the key itself or its URN."""
-    value = value.strip()
-    if value.startswith(LEIKA_URN_PREFIX):
-        value = value[len(LEIKA_URN_PREFIX) :]
-    if not _LEIKA.fullmatch(value):
-        raise InvalidKey(f"{value!r} is not a LeiKa key (99 followed by 12 digits)")
-    return value
-
-
-def leika_urn(key: str) -> str:
-    return LEIKA_URN_PREFIX + key
-
-
-def area_key(value: str) -> str:
-    """An ARS or one of its prefixes (2, 3, 5, 9 or 12 digits), from the key or its URN."""
-    value = value.strip()
-    if value.startswith(ARS_URN_PREFIX):
-        value = value[len(ARS_URN_PREFIX) :]
-    if not _DIGITS.fullmatch(value) or len(value) not in AREA_KEY_LENGTHS:
-        raise InvalidKey(
-            f"{value!r} is not an area key (ARS of 12 digits or a prefix of 2, 3, 5 or 9 digits)"
-        )
-    return value
-
-
-def area_urn(key: str) -> str:
-    return ARS_URN_PREFIX + key
 
 
 def prefixes(ars: str) -> list[str]:

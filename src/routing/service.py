@@ -19,20 +19,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eantrag.broker import AUTHORITIES_EXCHANGE, EVENTS_EXCHANGE, INTAKE_EXCHANGE
-from eantrag.db import utcnow
-from eantrag.models import OutboxMessage
-from eantrag.outbox import add_message
-from routing import repository
-from routing.contract import (
-    AUTHORITY_MESSAGE_TYPE,
-    UNROUTABLE_MESSAGE_TYPE,
+from contracts.application import (
     AuthorityMessage,
     AuthorityRef,
     ReceivedApplication,
     RoutingInfo,
-    delivery_message_id,
+    UnroutableApplication,
 )
+from contracts.status import CitizenStatus, StatusChanged
+from eantrag.db import utcnow
+from eantrag.models import OutboxMessage
+from routing import repository
 from routing.csvformat import read_csv
 from routing.directory import (
     AREA_KEY_LENGTHS,
@@ -420,25 +417,10 @@ def _stage(
             original=received.original,
             attachments=received.attachments,
         )
-        add_message(
-            session,
-            exchange=AUTHORITIES_EXCHANGE,
-            routing_key=authority.authority_id,
-            type=AUTHORITY_MESSAGE_TYPE,
-            payload=message.model_dump(mode="json", by_alias=True),
-            message_id=delivery_message_id(received.application_id, authority.authority_id),
-        )
+        message.stage(session, message_id=message.delivery_id)
     else:
-        add_message(
-            session,
-            exchange=INTAKE_EXCHANGE,
-            routing_key="application.unroutable",
-            type=UNROUTABLE_MESSAGE_TYPE,
-            payload={
-                **received.model_dump(mode="json", by_alias=True),
-                "reason": decision.reason,
-                "decidedAt": now.isoformat(),
-            },
+        UnroutableApplication(**dict(received), reason=decision.reason, decided_at=now).stage(
+            session
         )
     add_status_event(session, record)
     return record
@@ -461,25 +443,16 @@ async def repeat_status_event(session: AsyncSession, row: DecisionRecord) -> boo
 def add_status_event(session: AsyncSession, row: DecisionRecord) -> uuid.UUID:
     """The citizen-facing event for a decision (routed, or unroutable with the reason)."""
     detail: dict[str, Any]
+    status: CitizenStatus
     if row.authority_id is not None:
         status = "routed"
         detail = {"authority": row.authority_name, "authorityId": row.authority_id}
     else:
         status = "unroutable"
         detail = {"reason": row.reason}
-    return add_message(
-        session,
-        exchange=EVENTS_EXCHANGE,
-        routing_key=f"application.{status}",
-        type=f"application.{status}",
-        payload={
-            "applicationId": str(row.application_id),
-            "status": status,
-            "at": row.decided_at.isoformat(),
-            "detail": detail,
-        },
-        message_id=row.status_event_id,
-    )
+    return StatusChanged(
+        application_id=row.application_id, status=status, at=row.decided_at, detail=detail
+    ).stage(session, message_id=row.status_event_id)
 
 
 async def reset_unroutable(

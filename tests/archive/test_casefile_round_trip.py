@@ -18,10 +18,10 @@ from archive import cli as archive_cli
 from archive.messages import read_message_bytes, read_object_list
 from archive.package import verify_package
 from archive.schema import SchemaCheck
+from bootstrap.cli import app
+from bootstrap.demo import example_cases
 from casefile import audit, repository, service
 from casefile.models import Akte, AuditEntry, Dokument, Vorgang
-from eantrag.cli import app
-from eantrag.demo import example_cases
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from intake.models import Application

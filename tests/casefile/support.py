@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from casefile import auth, service
 from casefile.models import Vorgang
+from contracts.application import AUTHORITY_MESSAGE_TYPE, AuthorityMessage, delivery_message_id
 from eantrag.blobs import BlobStore
 from eantrag.broker import AUTHORITIES_EXCHANGE, OutgoingMessage
 from eantrag.db import Database
 from eantrag.runtime import Runtime
-from routing.contract import AUTHORITY_MESSAGE_TYPE, AuthorityMessage, delivery_message_id
 from tests.routing.support import DOG, DRESDEN, WOHNGELD
 
 PIPELINE = ("outbox-relay", "router", "status", "casefile", "triage")

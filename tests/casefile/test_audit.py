@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from typer.testing import CliRunner
 
+from bootstrap.cli import app
 from casefile import audit
 from casefile.models import AuditEntry, Vorgang
-from eantrag.cli import app
 from eantrag.runtime import Runtime
 from tests.casefile.support import DRESDEN_ID, authority_message, bearer, file_directly, issue_token
 

@@ -13,8 +13,8 @@ from unittest.mock import patch
 import httpx
 from typer.testing import CliRunner
 
+from bootstrap.cli import app
 from casefile.models import Akte
-from eantrag.cli import app
 from eantrag.runtime import Runtime
 from tests.casefile.support import DRESDEN_ID, LEIPZIG_ID, authority_message, bearer, file_directly
 from tests.routing.support import WOHNGELD

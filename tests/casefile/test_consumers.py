@@ -10,11 +10,11 @@ from dataclasses import replace
 from prometheus_client import REGISTRY
 from sqlalchemy import event, select
 
+from bootstrap.app import run_workers, stop_workers
 from casefile import service
 from casefile.consumers import InboxConsumers, filing_handler
 from casefile.fileplan import PlanFile
 from casefile.models import Akte, Dokument
-from eantrag.app import run_workers, stop_workers
 from eantrag.broker import IncomingMessage, authority_queue, dead_letter_queue
 from eantrag.models import QueuedMessage
 from eantrag.runtime import Runtime

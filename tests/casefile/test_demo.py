@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from eantrag.demo import run_demo
+from bootstrap.demo import run_demo
 from eantrag.settings import Settings
 
 

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casefile import repository, service
 from casefile.models import Akte, PlanUnit
+from contracts.application import AuthorityMessage
 from eantrag.runtime import Runtime
-from routing.contract import AuthorityMessage
 from tests.casefile.support import (
     DRESDEN_ID,
     LEIPZIG_ID,

@@ -9,9 +9,9 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from bootstrap.demo import example_cases
 from casefile.models import Vorgang
 from eantrag.blobs import read_all
-from eantrag.demo import example_cases
 from eantrag.runtime import Runtime
 from tests.casefile.support import (
     DRESDEN_ID,

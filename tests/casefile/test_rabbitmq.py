@@ -14,8 +14,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from bootstrap.app import create_app
+from bootstrap.demo import example_cases
+from bootstrap.wiring import open_pipeline
 from casefile.models import Akte
-from eantrag.app import create_app
 from eantrag.broker import (
     ROUTING_QUEUE,
     STATUS_QUEUE,
@@ -23,10 +25,8 @@ from eantrag.broker import (
     authority_queue,
     dead_letter_queue,
 )
-from eantrag.demo import example_cases
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
-from eantrag.wiring import open_pipeline
 from routing.xzufi import read_xzufi
 from tests.casefile.support import PIPELINE, authority_message, case_count, outgoing, status_of
 from tests.conftest import purge_queues, truncate_all

@@ -12,12 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from eantrag.app import create_app
-from eantrag.blobs import S3BlobStore, blob_key, read_all
-from eantrag.demo import example_cases
+from bootstrap.app import create_app
+from bootstrap.demo import example_cases
+from bootstrap.wiring import open_pipeline
+from eantrag.blobs import BlobNotFound, S3BlobStore, blob_key, read_all
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
-from eantrag.wiring import open_pipeline
 from tests.casefile.support import DRESDEN_ID, LEIPZIG_ID, PIPELINE, bearer, issue_token, status_of
 from tests.conftest import truncate_all
 from tests.routing.support import import_example, wait_for, workers
@@ -47,6 +47,8 @@ async def test_put_read_exists_delete_and_ping(s3_endpoint: str) -> None:
     await store.delete(key)
     assert not await store.exists(key)
     assert not await store.exists(blob_key("0" * 64))
+    with pytest.raises(BlobNotFound):
+        await read_all(store, key)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "eantrag", *args],
+        [sys.executable, "-m", "bootstrap", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -53,7 +53,7 @@ def test_a_worker_serves_its_metrics_when_given_a_port(tmp_path: Path) -> None:
     }
     assert run("db", "upgrade", env={"EANTRAG_DATA_DIR": str(tmp_path)}).returncode == 0
     worker = subprocess.Popen(
-        [sys.executable, "-m", "eantrag", "worker", "status"],
+        [sys.executable, "-m", "bootstrap", "worker", "status"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

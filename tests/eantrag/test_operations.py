@@ -15,11 +15,11 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
+from bootstrap.app import create_app
+from bootstrap.openapi import render_openapi
 from eantrag import heap
-from eantrag.app import create_app
 from eantrag.blobs import FileBlobStore
 from eantrag.configdoc import END, START, config_table
-from eantrag.openapi import render_openapi
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from intake.models import Application

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 
-from eantrag.blobs import FileBlobStore, TieredBlobStore, blob_key, read_all
+from eantrag.blobs import BlobNotFound, FileBlobStore, TieredBlobStore, blob_key, read_all
 from eantrag.db import Database, insert_rows
 from eantrag.models import InlineBlob
 
@@ -65,8 +65,10 @@ async def test_small_blobs_are_rows_and_large_ones_files(
     await store.delete(large_key)
     assert await rows(store) == 0 and files(tmp_path) == []
     assert not await store.exists(small_key)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(BlobNotFound):
         await read_all(store, small_key)
+    with pytest.raises(BlobNotFound):
+        await read_all(store, large_key)
 
 
 async def test_a_row_is_part_of_the_callers_transaction(store: TieredBlobStore) -> None:

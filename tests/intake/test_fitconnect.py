@@ -25,7 +25,7 @@ DOG = FORMS["hundeanmeldung"]
 
 
 def wohngeld_submission(**changes: object) -> tuple[bytes, str, dict, list]:
-    from eantrag.demo import example_attachments
+    from bootstrap.demo import example_attachments
 
     data = (EXAMPLES / "wohngeld.xml").read_bytes()
     attachments = example_attachments(WOHNGELD, data)

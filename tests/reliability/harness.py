@@ -148,7 +148,7 @@ class Stack:
 
     def start(self, name: str, *args: str) -> Process:
         log = self.root / f"{name}.log"
-        command = [sys.executable, "-m", "eantrag", *args]
+        command = [sys.executable, "-m", "bootstrap", *args]
         with log.open("ab") as out:
             popen = subprocess.Popen(
                 command,
@@ -177,7 +177,7 @@ class Stack:
         raise AssertionError(f"the API did not come up; see {self.root / 'api.log'}")
 
     async def worker_names(self) -> list[str]:
-        output = await run(sys.executable, "-m", "eantrag", "workers")
+        output = await run(sys.executable, "-m", "bootstrap", "workers")
         return [line.strip() for line in output.splitlines() if line.strip()]
 
     def start_workers(self, names: list[str]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy import func, select
 
-from eantrag.app import run_workers, stop_workers
+from bootstrap.app import run_workers, stop_workers
 from eantrag.broker import INTAKE_EXCHANGE
 from eantrag.db import Database
 from eantrag.models import QueuedMessage

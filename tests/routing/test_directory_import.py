@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from eantrag.cli import app as cli
+from bootstrap.cli import app as cli
 from eantrag.runtime import Runtime
 from routing import cli as routing_cli
 from routing import repository

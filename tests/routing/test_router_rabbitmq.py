@@ -19,7 +19,9 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from eantrag.app import create_app
+from bootstrap.app import create_app
+from bootstrap.demo import example_cases
+from bootstrap.wiring import open_pipeline
 from eantrag.broker import (
     INTAKE_EXCHANGE,
     ROUTING_QUEUE,
@@ -29,11 +31,9 @@ from eantrag.broker import (
     authority_queue,
     dead_letter_queue,
 )
-from eantrag.demo import example_cases
 from eantrag.models import OutboxMessage
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
-from eantrag.wiring import open_pipeline
 from routing.directory import DirectoryBatch
 from routing.models import RoutingDecision
 from routing.xzufi import read_xzufi

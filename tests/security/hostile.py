@@ -750,7 +750,7 @@ class Parts:
 
     @classmethod
     def wohngeld(cls) -> Parts:
-        from eantrag.demo import example_attachments
+        from bootstrap.demo import example_attachments
 
         attachments = example_attachments(WOHNGELD_FORM, WOHNGELD)
         metadata = fitconnect.metadata_for(WOHNGELD_FORM, WOHNGELD, XML, attachments)

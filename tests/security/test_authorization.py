@@ -15,8 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from bootstrap.app import create_app
 from casefile.models import ApiToken, Dokument, Vorgang
-from eantrag.app import create_app
 from eantrag.db import utcnow
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings

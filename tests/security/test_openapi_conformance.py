@@ -18,7 +18,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from eantrag.app import create_app
+from bootstrap.app import create_app
 from eantrag.db import Database
 from eantrag.settings import Settings
 from tests.casefile.support import DRESDEN_ID, issue_token

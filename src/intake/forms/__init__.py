@@ -18,6 +18,7 @@ from typing import Any
 from lxml import etree
 from pydantic import BaseModel
 
+from contracts.values import LEIKA_URN_PREFIX
 from intake.forms import hundeanmeldung, wohngeld
 from intake.forms.rules import (
     SHARED_FIELDS,
@@ -46,7 +47,6 @@ __all__ = [
     "schema_dir",
 ]
 
-LEIKA_URN_PREFIX = "urn:de:fim:leika:leistung:"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 MiB = 1024 * 1024
 

@@ -11,12 +11,12 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from bootstrap.app import create_app
+from bootstrap.wiring import open_pipeline
 from eantrag import schema
-from eantrag.app import create_app
 from eantrag.db import Database
 from eantrag.paths import project_root
 from eantrag.settings import Settings
-from eantrag.wiring import open_pipeline
 from intake import fitconnect
 from intake.forms import FORMS
 from routing import repository as routing_repository

@@ -9,13 +9,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from archive.cli import archive_app
-from casefile.cli import audit_app, fileplan_app, token_app
+from bootstrap.components import COMPONENTS
 from eantrag import __version__, heap, schema
 from eantrag.logs import configure_logging
 from eantrag.metrics import serve_metrics
 from eantrag.settings import Settings
-from routing.cli import directory_app
 
 app = typer.Typer(
     help="eantrag: online applications into the e-Akte and the archive.",
@@ -24,11 +22,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(directory_app, name="directory")
-app.add_typer(token_app, name="token")
-app.add_typer(audit_app, name="audit")
-app.add_typer(fileplan_app, name="fileplan")
-app.add_typer(archive_app, name="archive")
+for component in COMPONENTS:
+    for name, commands in component.commands:
+        app.add_typer(commands, name=name)
 console = Console(stderr=True)
 
 
@@ -81,7 +77,7 @@ def serve(
     """Run the HTTP API (and, by default, every pipeline worker) in one process."""
     import uvicorn
 
-    from eantrag.app import create_app
+    from bootstrap.app import create_app
 
     settings = _settings()
     if settings.is_sqlite:
@@ -102,8 +98,8 @@ def worker(
     name: Annotated[str, typer.Argument(help="Which worker to run (see `eantrag workers`).")],
 ) -> None:
     """Run one pipeline worker, for deployments that scale workers separately."""
-    from eantrag.app import run_workers, stop_workers
-    from eantrag.wiring import open_pipeline
+    from bootstrap.app import run_workers, stop_workers
+    from bootstrap.wiring import open_pipeline
 
     settings = _settings()
     heap.keep_freed_memory(settings.heap_keep_bytes)
@@ -136,8 +132,8 @@ def retry(
     application that was routed is never delivered twice."""
     import uuid
 
+    from bootstrap.wiring import retry_application
     from eantrag.runtime import open_runtime
-    from eantrag.wiring import retry_application
 
     settings = _settings()
     try:
@@ -170,7 +166,7 @@ def retry(
 @app.command("workers")
 def list_workers() -> None:
     """List the workers `eantrag worker` can run."""
-    from eantrag.wiring import open_pipeline
+    from bootstrap.wiring import open_pipeline
 
     settings = _settings()
 
@@ -192,7 +188,7 @@ def demo(
     ] = None,
 ) -> None:
     """Submit every example on the embedded default and show what happens to each."""
-    from eantrag.demo import run_demo
+    from bootstrap.demo import run_demo
 
     settings = _settings()
     if data_dir is not None:
@@ -205,7 +201,7 @@ def openapi(
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Print the OpenAPI document of the HTTP API."""
-    from eantrag.openapi import render_openapi
+    from bootstrap.openapi import render_openapi
 
     text = render_openapi()
     if out:

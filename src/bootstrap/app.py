@@ -15,7 +15,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from casefile.api import router as casefile_router
+from bootstrap.components import COMPONENTS
+from bootstrap.wiring import open_pipeline
 from eantrag import __version__, heap
 from eantrag.db import OUTAGE_ERRORS, is_outage
 from eantrag.metrics import MetricsMiddleware, metrics_response
@@ -29,11 +30,6 @@ from eantrag.problems import (
 )
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
-from eantrag.wiring import open_pipeline
-from intake.api import router as intake_router
-from intake.api import schemas_router
-from intake.service import StatusTokens
-from routing.api import router as routing_router
 
 log = structlog.get_logger(__name__)
 
@@ -86,7 +82,9 @@ def create_app(
         own = runtime is None
         rt = runtime or await open_pipeline(settings)
         app.state.runtime = rt
-        app.state.status_tokens = StatusTokens(await rt.secret("status-token"))
+        for component in COMPONENTS:
+            if component.startup is not None:
+                await component.startup(app, rt)
         tasks = await run_workers(rt) if with_workers else []
         if settings.gc_freeze:
             tasks.append(asyncio.create_task(heap.freeze_after_warm_up(), name="gc-freeze"))
@@ -112,12 +110,10 @@ def create_app(
     for error in database_errors:
         app.add_exception_handler(error, _database_error_handler)
 
-    # Every route of these reads or writes the database, so each can meet an outage.
     outage = problem_responses(503)
-    app.include_router(intake_router, responses=outage)
-    app.include_router(schemas_router)
-    app.include_router(routing_router, responses=outage)
-    app.include_router(casefile_router, responses=outage)
+    for component in COMPONENTS:
+        for routes in component.routes:
+            app.include_router(routes.router, responses=outage if routes.uses_database else None)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

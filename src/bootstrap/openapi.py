@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from eantrag.app import create_app
+from bootstrap.app import create_app
 from eantrag.settings import Settings
 
 

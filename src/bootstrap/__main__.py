@@ -1,0 +1,3 @@
+from bootstrap.cli import app
+
+app(prog_name="eantrag")

@@ -1,3 +1,0 @@
-from eantrag.cli import app
-
-app(prog_name="eantrag")
