@@ -14,6 +14,7 @@ BENCHMARKS = {
     "archive": "bench.bench_archive",
     "casefile": "bench.bench_casefile",
     "inbox": "bench.bench_inbox",
+    "auth": "bench.auth",
 }
 
 

@@ -558,7 +558,13 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 issued = auth.issue(
                     session, name="Erika Muster", authority_id=AUTHORITY, role="clerk"
                 )
-            who = auth.Principal(issued.row.id, issued.row.name, AUTHORITY, "clerk")
+            who = auth.Principal(
+                kind="token",
+                id=str(issued.row.id),
+                name=issued.row.name,
+                authority_id=AUTHORITY,
+                role="clerk",
+            )
         finally:
             await runtime.close()
         me = assignment.assignee_of(who).id

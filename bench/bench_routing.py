@@ -37,6 +37,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.report import RESULTS, machine, print_table, write_report
+from bench.services import UNLIMITED, portal_authorization
 from bootstrap.app import create_app, run_workers, stop_workers
 from bootstrap.wiring import open_pipeline
 from eantrag import schema
@@ -116,6 +117,7 @@ async def pipeline(url: str, amqp: str, applications: int, data_dir: Path) -> di
         blob_url=(data_dir / "blobs").as_uri(),
         db_pool_size=20,
         log_level="WARNING",
+        rate_limit_intake=UNLIMITED,  # one portal sends everything; its limit is not measured
     )
     await schema.upgrade_async(url)
     runtime = await open_pipeline(settings)
@@ -138,6 +140,7 @@ async def pipeline(url: str, amqp: str, applications: int, data_dir: Path) -> di
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+                client.headers.update(await portal_authorization(runtime.db, client))
                 semaphore = asyncio.Semaphore(32)
 
                 async def submit(n: int) -> None:

@@ -52,6 +52,7 @@ from bench.services import (
     eantrag,
     free_port,
     pg_database,
+    portal_headers,
     processes,
     service_env,
     wait_http,
@@ -88,12 +89,17 @@ async def outbox_depth(url: str) -> int:
 
 
 def measure_server(
-    name: str, base_url: str, args: argparse.Namespace, large: bytes | None, pid: int
+    name: str,
+    base_url: str,
+    args: argparse.Namespace,
+    large: bytes | None,
+    pid: int,
+    auth: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     url = base_url + "/v1/applications"
     body = template()
     make = load.unique_bodies(body)
-    headers = {"content-type": XML}
+    headers = {"content-type": XML, **(auth or {})}
     rows = []
     # warm-up: imports, schema compilation, connection pools
     asyncio.run(load.closed_loop(url, make, headers, concurrency=8, seconds=2))
@@ -101,7 +107,7 @@ def measure_server(
     cpu_before, started = cpu_seconds(pid), time.perf_counter()
     if load.have_wrk() and not args.no_wrk:
         closed = load.wrk_closed_loop(
-            url, body, XML, concurrency=args.concurrency, seconds=args.seconds
+            url, body, XML, concurrency=args.concurrency, seconds=args.seconds, headers=auth
         )
     else:
         closed = asyncio.run(
@@ -201,7 +207,8 @@ def _measure_variant(
         started.append(relay)
         wait_http(f"http://127.0.0.1:{port}/readyz", api)
         print(f"-- {name}", file=sys.stderr)
-        rows = measure_server(name, f"http://127.0.0.1:{port}", args, None, api.pid)
+        base = f"http://127.0.0.1:{port}"
+        rows = measure_server(name, base, args, None, api.pid, portal_headers(db_url, base))
         api.stop()
         relay.stop()
         return rows
@@ -247,7 +254,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             wait_http(f"http://127.0.0.1:{port}/readyz", api)
             print("-- eantrag serve (PostgreSQL, RabbitMQ)", file=sys.stderr)
             profile = _start_profile(api, args, log_dir)
-            rows += measure_server("eantrag", f"http://127.0.0.1:{port}", args, large, api.pid)
+            base = f"http://127.0.0.1:{port}"
+            auth = portal_headers(db_url, base)
+            rows += measure_server("eantrag", base, args, large, api.pid, auth)
             profiled = _stop_profile(profile, args)
             stored = asyncio.run(count_applications(db_url))
             accepted = sum(r["accepted"] for r in rows if r["server"] == "eantrag")

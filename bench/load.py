@@ -209,6 +209,7 @@ local counter = 0
 local prefix = string.format("%%08x", math.random(0, 2147483647))
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "%(content_type)s"
+%(extra_headers)s
 
 local ids = nil
 function init(args)
@@ -243,6 +244,7 @@ def wrk_closed_loop(
     concurrency: int,
     seconds: float,
     ids: Path | None = None,
+    headers: dict[str, str] | None = None,
 ) -> LoadResult:
     """The closed loop with wrk (one thread, `concurrency` connections); with `ids`, the
     application id of every 202 goes to files `<ids>.*`."""
@@ -254,6 +256,9 @@ def wrk_closed_loop(
         "template": text,
         "placeholder": placeholder,
         "content_type": content_type,
+        "extra_headers": "\n".join(
+            f'wrk.headers["{name}"] = "{value}"' for name, value in (headers or {}).items()
+        ),
     }
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "post.lua"

@@ -47,6 +47,7 @@ from bench.services import (
     eantrag,
     free_port,
     pg_database,
+    portal_headers,
     processes,
     service_env,
     wait_http,
@@ -109,13 +110,18 @@ class Counter:
 
 
 async def _drive(
-    url: str, db_url: str, args: argparse.Namespace, ids: list[str], log_dir: Path
+    url: str,
+    db_url: str,
+    args: argparse.Namespace,
+    ids: list[str],
+    log_dir: Path,
+    auth: dict[str, str],
 ) -> tuple[load.LoadResult, list[tuple[float, int]], float]:
     """Load for `--seconds`, sampling the filed count every second; returns the load result,
     the samples and how long the backlog then took to drain."""
     body = template()
     make = load.unique_bodies(body)
-    headers = {"content-type": "application/xml"}
+    headers = {"content-type": "application/xml", **auth}
     counter = Counter(db_url)
     samples: list[tuple[float, int]] = []
     try:
@@ -137,6 +143,7 @@ async def _drive(
                 concurrency=args.concurrency,
                 seconds=args.seconds,
                 ids=log_dir / "ids",
+                headers=auth,
             )
             ids += await asyncio.to_thread(_read_ids, log_dir)
         else:
@@ -165,13 +172,18 @@ def _read_ids(log_dir: Path) -> list[str]:
     return [i for path in log_dir.glob("ids.*") for i in path.read_text().split()]
 
 
-def _warm_up(url: str, db_url: str, ids: list[str]) -> int:
+def _warm_up(url: str, db_url: str, ids: list[str], auth: dict[str, str]) -> int:
     """A few seconds of load, then wait until it is all filed: the measurement starts clean."""
 
     async def go() -> int:
         make = load.unique_bodies(template())
         result = await load.closed_loop(
-            url, make, {"content-type": "application/xml"}, concurrency=8, seconds=3, ids=ids
+            url,
+            make,
+            {"content-type": "application/xml", **auth},
+            concurrency=8,
+            seconds=3,
+            ids=ids,
         )
         counter = Counter(db_url)
         try:
@@ -261,7 +273,8 @@ def _measure(
     url = base + "/v1/applications"
     ids: list[str] = []
     print(f"-- {backend}: warm-up", file=sys.stderr)
-    warm = _warm_up(url, db_url, ids)
+    auth = portal_headers(db_url, base)
+    warm = _warm_up(url, db_url, ids, auth)
     print(f"-- {backend}: {args.seconds:g} s of load", file=sys.stderr)
     cpu_before = {p.name: cpu_seconds(p.pid) for p in started}
     servers_before = {name: cpu_seconds_of(comms) for name, comms in SERVERS.items()}
@@ -275,7 +288,7 @@ def _measure(
         else {}
     )
     load_started = time.perf_counter()
-    result, samples, drained = asyncio.run(_drive(url, db_url, args, ids, log_dir))
+    result, samples, drained = asyncio.run(_drive(url, db_url, args, ids, log_dir, auth))
     # CPU over the load and the drain: which role is the bottleneck (100 % = one core)
     busy = time.perf_counter() - load_started
     cpu_percent = {

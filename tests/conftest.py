@@ -24,6 +24,7 @@ from eantrag import schema
 from eantrag.models import InlineBlob
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
+from tests.identity.support import as_portal
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -160,7 +161,8 @@ async def client(runtime: Runtime, settings: Settings) -> AsyncIterator[httpx.As
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
+            # a portal that may send everywhere, as every submission needs one
+            yield await as_portal(c, runtime.db)
 
 
 def break_postcode(document: bytes) -> bytes:

@@ -6,7 +6,7 @@ index-only scans) and the search key gets a trigram index (pg_trgm, a trusted ex
 database owner may create it).
 
 Revision ID: 0013
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-04 16:10:00.000000
 """
 
@@ -19,7 +19,7 @@ from casefile.applicant import case_columns
 from eantrag.db import JSONType
 
 revision: str = "0013"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -30,6 +30,8 @@ from eantrag.problems import (
 )
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
+from identity.cors import allow_browser_portals
+from identity.people.api import install as install_pages
 
 log = structlog.get_logger(__name__)
 
@@ -82,6 +84,7 @@ def create_app(
         own = runtime is None
         rt = runtime or await open_pipeline(settings)
         app.state.runtime = rt
+        app.state.settings = settings  # this app's, which tests may set apart from the runtime's
         for component in COMPONENTS:
             if component.startup is not None:
                 await component.startup(app, rt)
@@ -92,6 +95,9 @@ def create_app(
             yield
         finally:
             await stop_workers(tasks)
+            for component in COMPONENTS:
+                if component.shutdown is not None:
+                    await component.shutdown(app)
             if own:
                 await rt.close()
 
@@ -103,6 +109,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.add_middleware(MetricsMiddleware)
+    allow_browser_portals(app, settings)
     app.add_exception_handler(ProblemError, problem_handler)
     app.add_exception_handler(RequestValidationError, _request_validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
@@ -114,6 +121,7 @@ def create_app(
     for component in COMPONENTS:
         for routes in component.routes:
             app.include_router(routes.router, responses=outage if routes.uses_database else None)
+    install_pages(app)  # the page layer: static assets, login redirects, 403 page
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

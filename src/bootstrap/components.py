@@ -7,10 +7,27 @@ import importlib
 from archive.component import COMPONENT as ARCHIVE
 from casefile.component import COMPONENT as CASEFILE
 from eantrag.component import Component
+from eantrag.runtime import Runtime
+from identity.component import component as identity_component
+from identity.people.component import COMPONENT as PEOPLE
+from identity.portals.service import RegionLookup
 from intake.component import COMPONENT as INTAKE
+from routing import service as routing_service
 from routing.component import COMPONENT as ROUTING
 
-COMPONENTS: tuple[Component, ...] = (INTAKE, ROUTING, CASEFILE, ARCHIVE)
+
+def region_lookup(runtime: Runtime) -> RegionLookup:
+    """Identity's port to routing's directory: which region (ARS) an applicant belongs to."""
+
+    async def region_of(ars: str | None, postcode: str | None) -> str | None:
+        async with runtime.db.sessionmaker() as session:
+            return await routing_service.applicant_region(session, ars, postcode)
+
+    return region_of
+
+
+IDENTITY = identity_component(region_lookup)
+COMPONENTS: tuple[Component, ...] = (INTAKE, ROUTING, CASEFILE, ARCHIVE, IDENTITY, PEOPLE)
 
 # The infrastructure's own tables (outbox, queue, inline blobs, instance secrets, …).
 INFRASTRUCTURE_MODELS = ("eantrag.models",)

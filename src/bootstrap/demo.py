@@ -17,6 +17,8 @@ from eantrag import schema
 from eantrag.db import Database
 from eantrag.paths import project_root
 from eantrag.settings import Settings
+from identity.people.demo import demo_accounts
+from identity.portals import service as portal_service
 from intake import fitconnect
 from intake.forms import FORMS
 from routing import repository as routing_repository
@@ -25,6 +27,7 @@ from routing.xzufi import read_xzufi
 
 EXAMPLES = project_root() / "examples"
 # Done as far as the pipeline goes: filed in an e-Akte (or waiting for triage).
+DEMO_PORTAL = "Demo-Portal (eantrag demo)"
 SETTLED = {"unroutable", "filed", "in_progress", "decided", "closed"}
 
 
@@ -102,6 +105,7 @@ async def run_demo(settings: Settings, console: Console) -> int:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
+                client.headers["Authorization"] = await _portal_token(runtime.db, client, console)
                 forms = (await client.get("/v1/forms")).json()
                 console.print(
                     "forms           " + ", ".join(f"{f['id']} ({f['service']})" for f in forms)
@@ -150,6 +154,7 @@ async def run_demo(settings: Settings, console: Console) -> int:
         pending = [s for s in rows if s[2] == "received"]
         if pending:
             console.print(f"{len(pending)} application(s) are received and queued for routing.")
+        await _print_accounts(runtime.db, settings, console)
     finally:
         await runtime.close()
     console.print(
@@ -160,6 +165,24 @@ async def run_demo(settings: Settings, console: Console) -> int:
     return 1 if failures else 0
 
 
+async def _portal_token(db: Database, client: httpx.AsyncClient, console: Console) -> str:
+    """Register a demo portal (scope: Sachsen) and get its token as any portal would."""
+    async with db.transaction() as session:
+        portal = portal_service.create_client(session, DEMO_PORTAL, ["send:region:DE14"])
+    response = await client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(portal.row.client_id, portal.secret),
+    )
+    response.raise_for_status()
+    token = response.json()
+    console.print(
+        f"portal          {portal.row.client_id} ({DEMO_PORTAL}), scope {token['scope']}, "
+        f"token valid {token['expires_in']} s"
+    )
+    return f"Bearer {token['access_token']}"
+
+
 async def _import_demo_directory(db: Database, console: Console) -> None:
     """The demo directory (Saxony, partly fictitious) unless a directory is there already."""
     path = EXAMPLES / "directory-sachsen.xml"
@@ -168,6 +191,22 @@ async def _import_demo_directory(db: Database, console: Console) -> None:
             return
         report = await routing_service.import_directory(session, read_xzufi(path))
     console.print(f"directory       {path.name}: {report.authorities} authorities imported")
+
+
+async def _print_accounts(db: Database, settings: Settings, console: Console) -> None:
+    """Log-ins for the demo's people; new passwords on every run, shown only here."""
+    async with db.transaction() as session:
+        accounts = await demo_accounts(session)
+    table = Table(title="demo accounts (new passwords on every run)")
+    for column in ("username", "password", "role", "authority"):
+        table.add_column(column)
+    for account in accounts:
+        table.add_row(account.username, account.password, account.role, account.authority_id or "—")
+    console.print(table)
+    console.print(
+        f"log in at {settings.public_base_url.rstrip('/')}/login once "
+        "`eantrag serve` runs (same data directory)"
+    )
 
 
 async def _wait_for_pipeline(

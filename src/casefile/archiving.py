@@ -24,7 +24,7 @@ from casefile import audit
 from casefile.models import CLOSED, Akte, AuditEntry, Dokument, TriageItem, Vorgang
 from eantrag.db import utcnow
 
-ARCHIVE_ACTOR = "system:archive"
+ARCHIVE_ACTOR = "system:archive eantrag (Aussonderung)"
 ARCHIVED = "archived"
 DESTROYED = "destroyed"
 

@@ -49,8 +49,8 @@ class Assignee:
 
 
 def assignee_of(who: Principal) -> Assignee:
-    """The person a principal stands for: the one place that knows the principal's type."""
-    return Assignee(id=f"token:{who.token_id}", name=who.name)
+    """The person (or token) a principal stands for: the one place that knows its type."""
+    return Assignee(id=f"{who.kind}:{who.id}", name=who.name)
 
 
 @dataclass(frozen=True)

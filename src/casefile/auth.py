@@ -1,7 +1,11 @@
-"""Bearer tokens of the clerk API: one authority each, a role, an optional expiry.
+"""Who may use the clerk API: a logged-in person (session cookie) or a bearer token.
 
-A token is shown once when it is made; the database keeps only its SHA-256, which is also how a
+People log in at `/login` (identity.people); their session cookie works here too, and a request
+that changes something must then carry the session's CSRF token (`X-CSRF-Token`). Bearer tokens
+stay for machine consumers (Fachverfahren): one authority each, a role, an optional expiry. A
+token is shown once when it is made; the database keeps only its SHA-256, which is also how a
 request's token is looked up (the token has 256 random bits, so the hash is as good as a key).
+Both become the same `Principal`, which names who acted in the audit trail.
 """
 
 from __future__ import annotations
@@ -22,6 +26,11 @@ from casefile.errors import Forbidden, Unauthorized
 from casefile.models import ApiToken
 from eantrag.db import utcnow
 from eantrag.runtime import Runtime
+from identity.people import csrf
+from identity.people.principal import Principal
+from identity.people.sessions import current_session, session_cookie
+
+__all__ = ["Clerk", "Principal", "TriageClerk", "authenticate", "issue", "revoke"]
 
 Role = Literal["clerk", "triage"]
 ROLES: tuple[Role, ...] = ("clerk", "triage")
@@ -36,26 +45,6 @@ bearer = HTTPBearer(
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Principal:
-    token_id: uuid.UUID
-    name: str
-    authority_id: str | None
-    role: str
-
-    @property
-    def scope(self) -> str:
-        """The authority whose cases this token may see."""
-        if self.authority_id is None:
-            raise Forbidden("this token belongs to no authority")
-        return self.authority_id
-
-    @property
-    def actor(self) -> str:
-        """How the audit trail names who acted."""
-        return f"{self.role}:{self.name} [{self.token_id}]"
 
 
 @dataclass(frozen=True)
@@ -108,35 +97,45 @@ async def authenticate(session: AsyncSession, token: str) -> Principal:
         raise Unauthorized("the bearer token was revoked", token_given=True)
     if row.expires_at is not None and row.expires_at <= utcnow():
         raise Unauthorized("the bearer token has expired", token_given=True)
-    return Principal(row.id, row.name, row.authority_id, row.role)
+    return Principal(
+        kind="token", id=str(row.id), name=row.name, authority_id=row.authority_id, role=row.role
+    )
 
 
 async def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    cookie: Annotated[str | None, Depends(session_cookie)],
 ) -> Principal:
-    if credentials is None:
-        given = "authorization" in request.headers
-        raise Unauthorized(
-            "send `Authorization: Bearer <token>`"
-            if not given
-            else "the Authorization header is not a bearer token",
-            token_given=given,
-        )
-    runtime: Runtime = request.app.state.runtime
-    async with runtime.db.sessionmaker() as session:
-        return await authenticate(session, credentials.credentials)
+    """The bearer token if one is sent, else the person's session (CSRF-checked for writes)."""
+    if credentials is not None:
+        runtime: Runtime = request.app.state.runtime
+        async with runtime.db.sessionmaker() as session:
+            return await authenticate(session, credentials.credentials)
+    given = "authorization" in request.headers
+    if cookie is not None and not given:
+        active = await current_session(request)
+        if active is None:
+            raise Unauthorized("the session has ended; log in again", token_given=False)
+        await csrf.check(request)
+        return active.principal
+    raise Unauthorized(
+        "send `Authorization: Bearer <token>` or log in"
+        if not given
+        else "the Authorization header is not a bearer token",
+        token_given=given,
+    )
 
 
 async def clerk(who: Annotated[Principal, Depends(principal)]) -> Principal:
     if who.role != "clerk" or who.authority_id is None:
-        raise Forbidden("this endpoint needs a clerk token")
+        raise Forbidden("this endpoint needs the clerk role and an authority")
     return who
 
 
 async def triage_clerk(who: Annotated[Principal, Depends(principal)]) -> Principal:
     if who.role != "triage":
-        raise Forbidden("this endpoint needs a triage token")
+        raise Forbidden("this endpoint needs the triage role")
     return who
 
 

@@ -6,10 +6,11 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 from pydantic.alias_generators import to_camel
 
 from contracts.application import AttachmentDocument, Document
+from identity.people.principal import Actor
 
 Lifecycle = Literal["filed", "in_progress", "decided", "closed"]
 # After the Aussonderung a case stays as a tombstone: archived, or destroyed.
@@ -177,12 +178,33 @@ class NoteIn(ApiModel):
 class AuditEntryOut(ApiModel):
     seq: int
     at: datetime
-    actor: str
+    actor: str = Field(
+        description=(
+            "Who acted, as hash-chained: `person:<user id> <display name>` for a logged-in "
+            "person, `token:<token id> <holder>` for a machine's bearer token, `system:…` for "
+            "eantrag itself. Its parts are repeated in actorKind, actorId and actorName."
+        )
+    )
     action: str
     old_value: Any
     new_value: Any
     prev_hash: str
     hash: str
+
+    @computed_field(description="person, token or system; null for entries of an older form.")  # type: ignore[prop-decorator]
+    @property
+    def actor_kind(self) -> str | None:
+        return Actor.parse(self.actor).kind
+
+    @computed_field(description="The user id of the person, or the token id.")  # type: ignore[prop-decorator]
+    @property
+    def actor_id(self) -> str | None:
+        return Actor.parse(self.actor).id
+
+    @computed_field(description="The person's display name, or the token holder's name.")  # type: ignore[prop-decorator]
+    @property
+    def actor_name(self) -> str:
+        return Actor.parse(self.actor).name
 
 
 class AuditBreakOut(ApiModel):

@@ -63,7 +63,7 @@ from eantrag.broker import PermanentError
 from eantrag.db import Insert, column_values, insert_rows, table_of, utcnow
 from eantrag.outbox import outbox_table
 
-SYSTEM_ACTOR = "system:casefile"
+SYSTEM_ACTOR = "system:casefile eantrag (Ablage)"
 OUTCOMES = ("granted", "refused")
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     FILED: (IN_PROGRESS,),

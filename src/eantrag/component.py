@@ -34,4 +34,6 @@ class Component:
     commands: Sequence[tuple[str, typer.Typer]] = ()
     # runs in the API's lifespan once the runtime is open (e.g. to put state on `app.state`)
     startup: Callable[[FastAPI, Runtime], Awaitable[None]] | None = None
+    # runs in the API's lifespan when it ends, before the runtime is closed
+    shutdown: Callable[[FastAPI], Awaitable[None]] | None = None
     models: Sequence[str] = field(default=())  # modules whose import registers the ORM tables

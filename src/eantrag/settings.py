@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -181,6 +183,162 @@ class Settings(BaseSettings):
         description="Version of the `dateiformat` code list the format codes come from.",
     )
 
+    intake_auth: Literal["required", "off"] = Field(
+        default="required",
+        description=(
+            "`required`: every `POST /v1/applications` needs a portal's access token "
+            "(`POST /oauth/token`) whose scopes cover the application's region and service. "
+            "`off`: anyone who reaches the API may submit — for closed test networks only."
+        ),
+    )
+    token_lifetime_seconds: int = Field(
+        default=900,
+        ge=60,
+        le=86400,
+        description="How long a portal's access token is valid (15 minutes by default).",
+    )
+    token_issuer: str | None = Field(
+        default=None,
+        description=(
+            "`iss` of the access tokens eantrag issues and accepts. Unset: "
+            "`EANTRAG_PUBLIC_BASE_URL`."
+        ),
+    )
+    token_audience: str = Field(
+        default="urn:eantrag:intake",
+        description="`aud` of the access tokens eantrag issues and accepts.",
+    )
+    rate_limit_intake: str = Field(
+        default="600/minute",
+        description=(
+            "Submissions per portal client (per address while `EANTRAG_INTAKE_AUTH=off`), "
+            "in the notation of the `limits` library: `600/minute`, `20/second;600/minute`."
+        ),
+    )
+    rate_limit_token: str = Field(
+        default="30/minute",
+        description="Requests to `POST /oauth/token` per client address.",
+    )
+    rate_limit_login: str = Field(
+        default="10/minute",
+        description="Login attempts per client address (and per account, where the login says).",
+    )
+    rate_limit_status: str = Field(
+        default="120/minute",
+        description="Requests to the citizen's status URLs per client address.",
+    )
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Redis URL (`redis://host:6379/0`) for the rate-limit counters shared by all API "
+            "replicas. Unset: each process counts in its own memory (the embedded default)."
+        ),
+    )
+    rate_limit_prefix: str = Field(
+        default="eantrag",
+        description="Prefix of the rate-limit keys in Redis, to share one Redis with others.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Origins of browser portals allowed to call the API across origins, as JSON, e.g. "
+            '`["https://portal.example.de"]`. Empty: none.'
+        ),
+    )
+
+    session_max_age_seconds: int = Field(
+        default=8 * 3600,
+        ge=60,
+        description="A login session ends this long after the login, whatever happens.",
+    )
+    session_idle_seconds: int = Field(
+        default=30 * 60,
+        ge=60,
+        description="A login session ends after this long without a request.",
+    )
+    login_max_failures_per_account: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "Failed logins for one username (existing or not) before further attempts are "
+            "refused with 429 for `EANTRAG_LOGIN_LOCKOUT_SECONDS`, doubling with each further "
+            "failure."
+        ),
+    )
+    login_max_failures_per_address: int = Field(
+        default=20,
+        ge=1,
+        description="Failed logins from one client address before it is locked out the same way.",
+    )
+    login_lockout_seconds: int = Field(
+        default=30, ge=1, description="The first lockout after too many failed logins."
+    )
+    login_lockout_max_seconds: int = Field(
+        default=15 * 60, ge=1, description="The longest lockout the doubling reaches."
+    )
+    login_failure_window_seconds: int = Field(
+        default=15 * 60,
+        ge=1,
+        description="Failed logins older than this (since the first of a series) are forgotten.",
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description=(
+            "Issuer URL of the operator's OpenID Connect provider, e.g. "
+            "`https://login.example.de/realms/eantrag` (Keycloak); its "
+            "`/.well-known/openid-configuration` is read. Unset: local accounts only."
+        ),
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="eantrag's client id at the OIDC provider."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None,
+        description="eantrag's client secret at the OIDC provider (confidential client).",
+    )
+    oidc_redirect_url: str | None = Field(
+        default=None,
+        description=(
+            "The redirect URI registered at the provider. Unset: "
+            "`EANTRAG_PUBLIC_BASE_URL` + `/login/oidc/callback`."
+        ),
+    )
+    oidc_scopes: str = Field(
+        default="openid profile email",
+        description="Scopes asked for at the provider (space-separated; `openid` is required).",
+    )
+    oidc_authority_claim: str = Field(
+        default="groups",
+        description=(
+            "ID token claim that carries the person's authority id. When it is the same claim "
+            "as `EANTRAG_OIDC_ROLE_CLAIM`, its values are group paths `/<authority>/<role>` "
+            "(Keycloak's group membership mapper, e.g. `/stadt-dresden/clerk`); `/triage` or "
+            "`/admin` alone is a role without an authority."
+        ),
+    )
+    oidc_role_claim: str = Field(
+        default="groups",
+        description="ID token claim that carries the role: clerk, triage, archivist or admin.",
+    )
+    oidc_name_claim: str = Field(
+        default="name", description="ID token claim with the person's display name."
+    )
+    oidc_username_claim: str = Field(
+        default="preferred_username",
+        description="ID token claim with the login name shown in `eantrag user list`.",
+    )
+
+    @field_validator(
+        "rate_limit_intake", "rate_limit_token", "rate_limit_login", "rate_limit_status"
+    )
+    @classmethod
+    def _known_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is no rate limit (e.g. `600/minute`): {exc}") from exc
+        return value
+
     @field_validator("log_format")
     @classmethod
     def _known_format(cls, value: str) -> str:
@@ -201,8 +359,16 @@ class Settings(BaseSettings):
         return (self.data_dir / "blobs").resolve().as_uri()
 
     @property
+    def effective_token_issuer(self) -> str:
+        return self.token_issuer or self.public_base_url.rstrip("/")
+
+    @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def effective_oidc_redirect_url(self) -> str:
+        return self.oidc_redirect_url or self.public_base_url.rstrip("/") + "/login/oidc/callback"
 
     def form_cap(self, form_id: str, default: int) -> int:
         return min(self.form_max_bytes.get(form_id, default), self.max_body_bytes)

@@ -6,12 +6,14 @@ import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from eantrag.metrics import APPLICATIONS_ACCEPTED, VALIDATION_FAILURES
 from eantrag.problems import NotFound, ProblemError, problem_responses
 from eantrag.runtime import Runtime
+from identity import ratelimit
+from identity.portals.api import Sending, authorize
 from intake import service
 from intake.errors import TooLarge
 from intake.forms import FORMS, schema_dir
@@ -98,11 +100,12 @@ def status_url(request: Request, receipt: service.Receipt) -> str:
             "description": "Replay of an earlier submission with the "
             "same Idempotency-Key and content",
         },
-        **problem_responses(400, 409, 413, 415, 422),
+        **problem_responses(400, 401, 403, 409, 413, 415, 422, 429),
     },
 )
 async def submit_application(
     request: Request,
+    sender: Sending,
     idempotency_key: Annotated[
         str | None,
         Header(max_length=200, description="Same key and same content → the same receipt."),
@@ -123,12 +126,18 @@ async def submit_application(
             VALIDATION_FAILURES.labels(exc.form_id or "unknown", reason).inc()
         raise
     try:
+        if sender is not None:
+            # Region and service are known only now, after validation, and nothing is stored yet.
+            form = submission.application.form
+            postcode, ars = form.applicant_place(submission.application.record)
+            await authorize(request, sender, form.leika_urn, ars, postcode)
         receipt = await service.accept(
             runtime.db,
             runtime.blobs,
             request.app.state.status_tokens,
             submission,
             idempotency_key,
+            sender.client_id if sender is not None else None,
         )
     finally:
         submission.close()
@@ -156,7 +165,8 @@ async def submit_application(
     response_model=StatusOut,
     response_model_by_alias=True,
     summary="The citizen's status of an application",
-    responses=problem_responses(404),
+    responses=problem_responses(404, 429),
+    dependencies=[Depends(ratelimit.per_address("status"))],
 )
 async def application_status(
     request: Request,

@@ -35,6 +35,8 @@ class Application(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     submission_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # The portal (OAuth2 client id) that sent it; None while EANTRAG_INTAKE_AUTH=off.
+    sender: Mapped[str | None] = mapped_column(String(64))
 
 
 class Attachment(Base):

@@ -78,13 +78,16 @@ def _receipt(app: Mapping[str, Any], tokens: StatusTokens, replayed: bool = Fals
 
 
 async def _replay(
-    session: AsyncSession, key: str, fingerprint: str, tokens: StatusTokens
+    session: AsyncSession, key: str, fingerprint: str, tokens: StatusTokens, sender: str | None
 ) -> Receipt | None:
     existing = await session.scalar(select(Application).where(Application.idempotency_key == key))
     if existing is None:
         return None
     if existing.fingerprint != fingerprint:
         raise Conflict(f"the Idempotency-Key {key!r} was used for different content")
+    if existing.sender != sender:
+        # A receipt carries the citizen's status token: only its own sender gets it again.
+        raise Conflict(f"the Idempotency-Key {key!r} was used by another sender")
     return _receipt(column_values(existing), tokens, replayed=True)
 
 
@@ -94,6 +97,7 @@ async def accept(
     tokens: StatusTokens,
     submission: Submission,
     idempotency_key: str | None,
+    sender: str | None = None,
 ) -> Receipt:
     """Store the original and attachments, then commit row, timeline and outbox event at once.
 
@@ -105,7 +109,7 @@ async def accept(
     fingerprint = submission.fingerprint
     if idempotency_key:
         async with db.sessionmaker() as session:
-            replay = await _replay(session, idempotency_key, fingerprint, tokens)
+            replay = await _replay(session, idempotency_key, fingerprint, tokens, sender)
             if replay is not None:
                 return replay
 
@@ -140,6 +144,7 @@ async def accept(
         "idempotency_key": idempotency_key,
         "fingerprint": fingerprint,
         "submission_metadata": submission.metadata,
+        "sender": sender,
     }
     try:
         await db.group.insert([*blob_rows, *_rows(app, attachment_rows)])
@@ -148,7 +153,7 @@ async def accept(
             raise
         # A concurrent request with the same key won the race.
         async with db.sessionmaker() as session:
-            replay = await _replay(session, idempotency_key, fingerprint, tokens)
+            replay = await _replay(session, idempotency_key, fingerprint, tokens, sender)
         if replay is None:
             raise
         return replay

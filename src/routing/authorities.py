@@ -33,3 +33,8 @@ async def service_names(session: AsyncSession, leika_keys: Collection[str]) -> d
         select(Service.leika_key, Service.name).where(Service.leika_key.in_(sorted(leika_keys)))
     )
     return {key: name for key, name in rows.all()}
+
+
+async def authority_names(session: AsyncSession) -> dict[str, str]:
+    """Every authority of the directory: id → name, ordered by id."""
+    return await repository.authority_names(session)

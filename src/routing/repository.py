@@ -192,6 +192,12 @@ async def authority_ids(session: AsyncSession) -> list[str]:
     return list(await session.scalars(select(Authority.id).order_by(Authority.id)))
 
 
+async def authority_names(session: AsyncSession) -> dict[str, str]:
+    """Every authority of the directory: id → name, ordered by id."""
+    rows = await session.execute(select(Authority.id, Authority.name).order_by(Authority.id))
+    return {row.id: row.name for row in rows}
+
+
 async def all_responsibilities(session: AsyncSession) -> list[tuple[Responsibility, Authority]]:
     rows = await session.execute(
         select(Responsibility, Authority).join(

@@ -135,6 +135,19 @@ def applicant_ars(ars: str | None) -> str | None:
     return None
 
 
+async def applicant_region(
+    session: AsyncSession, ars: str | None, postcode: str | None
+) -> str | None:
+    """The ARS routing would decide by: the applicant's own, else the one municipality their
+    postcode lies in; None when neither establishes one (the application goes to triage)."""
+    if ars is not None:
+        return applicant_ars(ars)
+    if not postcode:
+        return None
+    areas = [(row.ars, row.place) for row in await repository.postcode_areas(session, [postcode])]
+    return ars_from_postcode(postcode, areas).ars
+
+
 @dataclass(frozen=True)
 class Query:
     """Who asks: the service, and the applicant's ARS or else postcode."""

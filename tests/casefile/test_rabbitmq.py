@@ -30,6 +30,7 @@ from eantrag.settings import Settings
 from routing.xzufi import read_xzufi
 from tests.casefile.support import PIPELINE, authority_message, case_count, outgoing, status_of
 from tests.conftest import purge_queues, truncate_all
+from tests.identity.support import as_portal
 from tests.routing.support import DIRECTORY, WOHNGELD, import_batch, wait_for, workers
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
@@ -78,6 +79,7 @@ async def test_every_example_is_filed_through_rabbitmq(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            await as_portal(client, runtime.db)
             receipts = {}
             for case in example_cases():
                 if not case.expect_accept:

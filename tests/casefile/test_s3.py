@@ -20,6 +20,7 @@ from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from tests.casefile.support import DRESDEN_ID, LEIPZIG_ID, PIPELINE, bearer, issue_token, status_of
 from tests.conftest import truncate_all
+from tests.identity.support import as_portal
 from tests.routing.support import import_example, wait_for, workers
 
 pytestmark = pytest.mark.postgres
@@ -86,6 +87,7 @@ async def test_examples_are_filed_into_postgresql_with_documents_in_s3(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            await as_portal(client, runtime.db)
             receipts = []
             for case in example_cases():
                 if case.expect_accept:

@@ -71,12 +71,13 @@ async def test_an_unroutable_application_is_assigned_and_filed(
 
     clerk = (await issue_token(runtime.db, DRESDEN_ID)).token
     case = (await client.get(f"/v1/cases/{result['caseId']}", headers=bearer(clerk))).json()
-    assert case["source"] == "triage" and case["routing"]["assignedBy"].startswith("triage:")
+    assert case["source"] == "triage" and case["routing"]["assignedBy"].startswith("token:")
     original = next(d for d in case["documents"] if d["kind"] == "original")
     data = (await client.get(original["href"], headers=bearer(clerk))).content
     assert hashlib.sha256(data).hexdigest() == receipt["sha256"]
     trail = (await client.get(f"/v1/cases/{result['caseId']}/audit", headers=bearer(clerk))).json()
-    assert trail["entries"][0]["actor"].startswith("triage:Triage Desk")
+    first = trail["entries"][0]
+    assert (first["actorKind"], first["actorName"]) == ("token", "Triage Desk")
 
 
 async def _status_is(client: httpx.AsyncClient, receipt: dict[str, str], status: str) -> bool:

@@ -38,6 +38,7 @@ from intake.models import Application
 from routing import service as routing_service
 from routing.xzufi import read_xzufi
 from tests.conftest import AMQP_TEST_URL, EXAMPLES, PG_ADMIN_URL
+from tests.identity.support import PortalAuth, register, token_for
 
 DIRECTORY = EXAMPLES / "directory-sachsen.xml"
 UUID_IN_HEADER = re.compile(rb"<basis:nachrichtenUUID>[0-9a-f-]{36}</basis:nachrichtenUUID>")
@@ -130,6 +131,8 @@ class Stack:
             "EANTRAG_RETRY_DELAYS_SECONDS": "[1, 2, 4, 8]",
             "EANTRAG_RELAY_IDLE_SECONDS": "0.2",
             "EANTRAG_DB_POOL_SIZE": "8",
+            # one portal sends the whole load: its rate limit is not what is tested here
+            "EANTRAG_RATE_LIMIT_INTAKE": "1000000/minute",
         }
 
     async def create(self) -> None:
@@ -247,6 +250,7 @@ class Load:
         async with httpx.AsyncClient(
             base_url=self.stack.base_url, timeout=10, limits=limits
         ) as client:
+            await self._as_portal(client)
             senders = [
                 asyncio.create_task(self._send(client, queue, stop_at))
                 for _ in range(self.concurrency)
@@ -260,6 +264,15 @@ class Load:
                         await asyncio.wait_for(self._progress.wait(), 1)
                 await fault()
             await asyncio.gather(*senders)
+
+    async def _as_portal(self, client: httpx.AsyncClient) -> None:
+        """A registered portal's token on every submission, as in production."""
+        db = Database(self.stack.database_url, pool_size=1)
+        try:
+            client_id, secret = await register(db)
+        finally:
+            await db.dispose()
+        client.auth = PortalAuth(await token_for(client, client_id, secret))
 
     async def _send(
         self, client: httpx.AsyncClient, queue: asyncio.Queue[int], stop_at: float

@@ -38,6 +38,7 @@ from routing.directory import DirectoryBatch
 from routing.models import RoutingDecision
 from routing.xzufi import read_xzufi
 from tests.conftest import AMQP_TEST_URL, purge_queues, truncate_all
+from tests.identity.support import as_portal
 from tests.routing.support import (
     CHEMNITZ,
     DIRECTORY,
@@ -154,6 +155,7 @@ async def test_every_example_routes_to_its_authority(amqp_runtime: Runtime, suff
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            await as_portal(client, amqp_runtime.db)
             for case in example_cases():
                 if not case.expect_accept:
                     continue

@@ -2,21 +2,26 @@
 `/v1/cases` and `/v1/triage` (a new route fails this test until it is given a request here):
 no token, malformed tokens, unknown, expired and revoked ones → 401; the wrong role → 403;
 another authority's token → 404 that is indistinguishable from a case that does not exist.
-No response to a token of another authority carries that authority's data."""
+No response to a token of another authority carries that authority's data.
+
+Below, the same over the whole API: every operation of the OpenAPI document × principal (none,
+a portal's access token, a clerk of authority A) × the resources of authorities A and B."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from sqlalchemy import select, update
 
 from bootstrap.app import create_app
-from casefile.models import ApiToken, Dokument, Vorgang
+from casefile.models import Akte, ApiToken, Dokument, Vorgang
 from eantrag.db import utcnow
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
@@ -27,6 +32,8 @@ from tests.casefile.support import (
     file_directly,
     issue_token,
 )
+from tests.conftest import EXAMPLES
+from tests.identity.support import portal_token
 from tests.routing.support import WOHNGELD
 
 PROBLEM = "application/problem+json"
@@ -260,3 +267,150 @@ async def test_the_matrix_holds_on_the_own_authority_s_case_too(
         assert response.status_code < 300, (method, path, response.text)
     triage = f"Bearer {world.tokens['triage']}"
     assert (await send(client, "GET", {"url": "/v1/triage"}, triage)).status_code == 200
+
+
+# --- the endpoint × principal × authority matrix over the whole API ---------------------------
+#
+# Every operation of the served OpenAPI document (a new route is in it at once), for each
+# principal: none, a portal's access token, a clerk token of authority A (Dresden); on the
+# resources of authority A and of authority B (Leipzig). It shows that no write is possible
+# without credentials and that no principal but B's own reads anything of B.
+
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+# Reads that need no credentials, each for a reason; a new one must be added here on purpose.
+PUBLIC_READS = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/v1/forms",
+    "/v1/forms/{form_id}",
+    "/v1/forms/{form_id}/schema.json",
+    "/schemas/xoev/{path}",
+    "/v1/routes",  # the directory of responsibilities is public information
+    "/v1/applications/{application_id}",  # the citizen's status: the token is in the URL
+    "/.well-known/jwks.json",
+    "/.well-known/oauth-authorization-server",
+}
+# Bodies of the writes that are not in requests_for (each operation needs one).
+EXTRA_WRITES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/v1/applications"): {
+        "content": (EXAMPLES / "hundeanmeldung.xml").read_bytes(),
+        "headers": {"content-type": "application/xml"},
+    },
+    ("POST", "/oauth/token"): {"data": {"grant_type": "client_credentials"}},
+}
+
+
+def _operations(settings: Settings) -> list[tuple[str, str, dict[str, Any]]]:
+    paths = create_app(settings).openapi()["paths"]
+    return [
+        (method.upper(), path, operation)
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+    ]
+
+
+def _request(method: str, path: str, ids: dict[str, uuid.UUID], doc: uuid.UUID) -> dict[str, Any]:
+    values = {
+        "case_id": str(ids["case"]),
+        "document_id": str(doc),
+        "application_id": str(ids["application"]),
+        "form_id": "hundeanmeldung",
+        "path": "hundesteuer/1.0/hundesteuer.xsd",
+    }
+    names = re.findall(r"{(\w+)}", path)
+    unknown = [name for name in names if name not in values]
+    assert not unknown, f"{method} {path}: the matrix knows no value for {unknown}; add one"
+    url = path
+    for name in names:
+        url = url.replace("{" + name + "}", values[name])
+    known = requests_for(ids["case"], doc).get((method, path)) or EXTRA_WRITES.get((method, path))
+    if method in WRITES:
+        assert known is not None, f"{method} {path}: give the matrix a request body for it"
+    request = {k: v for k, v in (known or {}).items() if k != "url"}
+    return {"url": url, **request}
+
+
+def _without_instance(response: httpx.Response) -> str:
+    if response.headers.get("content-type") == PROBLEM:
+        return orjson.dumps({k: v for k, v in response.json().items() if k != "instance"}).decode()
+    return response.text
+
+
+async def _aktenzeichen(runtime: Runtime, case: Vorgang) -> str:
+    async with runtime.db.sessionmaker() as session:
+        found = await session.scalar(select(Akte.aktenzeichen).where(Akte.id == case.akte_id))
+    assert found
+    return found
+
+
+async def test_the_matrix_from_the_openapi_document(
+    runtime: Runtime, settings: Settings, world: World
+) -> None:
+    app = create_app(settings, runtime=runtime)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as api:
+            portal = await portal_token(api, runtime.db)
+            principals: dict[str, str | None] = {
+                "none": None,
+                "portal token": f"Bearer {portal}",
+                "clerk of A": f"Bearer {world.tokens['clerk']}",
+            }
+            resources = {
+                "A": (
+                    {"case": world.own.id, "application": world.own.application_id},
+                    world.own_doc,
+                ),
+                "B": (
+                    {"case": world.other.id, "application": world.other.application_id},
+                    world.other_doc,
+                ),
+            }
+            b_secrets = {
+                str(world.other.id),
+                str(world.other_doc),
+                str(world.other.application_id),
+                await _aktenzeichen(runtime, world.other),
+            }
+            findings: list[str] = []
+            matrix: dict[tuple[str, str, str, str], int] = {}
+            for method, path, operation in _operations(settings):
+                declared = bool(operation.get("security"))
+                for authority, (ids, doc) in resources.items():
+                    request = _request(method, path, ids, doc)
+                    for who, authorization in principals.items():
+                        response = await send(api, method, request, authorization)
+                        status = response.status_code
+                        matrix[(method, path, authority, who)] = status
+                        where = f"{method} {path} on {authority} as {who}: {status}"
+                        if who == "none" and method in WRITES and status != 401:
+                            findings.append("unauthenticated write " + where)
+                        if who == "none" and declared and status != 401:
+                            findings.append("declared security, no 401 " + where)
+                        if (
+                            who == "none"
+                            and not declared
+                            and method not in WRITES
+                            and path not in PUBLIC_READS
+                        ):
+                            findings.append("undeclared public read " + where)
+                        # what the request itself named is no read; anything else of B is
+                        unasked = {s for s in b_secrets if s not in request["url"]}
+                        if authority == "B" and any(
+                            s in _without_instance(response) for s in unasked
+                        ):
+                            findings.append("cross-authority read " + where)
+                        if (
+                            who == "portal token"
+                            and path.startswith(GUARDED)
+                            and status not in (401, 403)
+                        ):
+                            findings.append("portal token in the clerk API " + where)
+    assert not findings, "\n".join(findings)
+    # the 404s are not accidents: A's clerk reads A's case and its document
+    assert matrix[("GET", "/v1/cases/{case_id}", "A", "clerk of A")] == 200
+    assert matrix[("GET", "/v1/cases/{case_id}/documents/{document_id}", "A", "clerk of A")] == 200
+    assert matrix[("GET", "/v1/cases/{case_id}", "B", "clerk of A")] == 404
+    assert matrix[("POST", "/v1/applications", "A", "portal token")] == 202
+    assert matrix[("POST", "/v1/applications", "A", "none")] == 401

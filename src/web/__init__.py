@@ -1,0 +1,1 @@
+"""Server-rendered pages: the base layout (KERN design system), static assets, Jinja2."""
