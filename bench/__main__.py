@@ -13,6 +13,7 @@ BENCHMARKS = {
     "routing": "bench.bench_routing",
     "archive": "bench.bench_archive",
     "casefile": "bench.bench_casefile",
+    "inbox": "bench.bench_inbox",
     "auth": "bench.auth",
     "renderings": "bench.bench_renderings",
 }

@@ -16,12 +16,20 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-import orjson
 import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from casefile import audit, directory, references, repository, service
+from casefile import (
+    assignment,
+    audit,
+    directory,
+    duplicates,
+    inbox,
+    references,
+    repository,
+    service,
+)
 from casefile.auth import Clerk, Principal, TriageClerk
 from casefile.bescheid import Bescheide, Templates
 from casefile.directory import DirectoryLetterheads
@@ -32,13 +40,13 @@ from casefile.errors import (
     CaseNotFound,
     DocumentCorrupted,
     DocumentNotFound,
-    InvalidCursor,
     TriageItemNotFound,
     UnknownAuthority,
 )
 from casefile.models import ON_HOLD, Dokument, TriageItem, Vorgang
 from casefile.schemas import (
     AkteOut,
+    AssigneeOut,
     AssignIn,
     AssignOut,
     AuditBreakOut,
@@ -49,8 +57,12 @@ from casefile.schemas import (
     CaseList,
     CaseSummary,
     DocumentOut,
+    DuplicateOut,
     MissingDocumentsIn,
     NoteIn,
+    SelectionIn,
+    SelectionOut,
+    SelectionResultOut,
     Status,
     TransitionIn,
     TriageItemOut,
@@ -111,7 +123,12 @@ def _document_out(case_id: uuid.UUID, document: Dokument) -> DocumentOut:
     )
 
 
-def _summary_fields(case: Vorgang) -> dict[str, Any]:
+def _summary_fields(case: Vorgang, service_name: str | None) -> dict[str, Any]:
+    assignee = (
+        AssigneeOut(id=case.assignee_id, name=case.assignee_name or "")
+        if case.assignee_id
+        else None
+    )
     return {
         "id": case.id,
         "application_id": case.application_id,
@@ -120,17 +137,23 @@ def _summary_fields(case: Vorgang) -> dict[str, Any]:
         "status": case.status,
         "outcome": case.outcome,
         "service": case.leika_urn,
+        "service_name": service_name,
         "form": case.form_id,
+        "applicant_name": case.applicant_name,
+        "assignee": assignee,
+        "assigned_at": case.assigned_at,
         "received_at": case.received_at,
         "filed_at": case.filed_at,
         "updated_at": case.updated_at,
     }
 
 
-def _detail(case: Vorgang) -> CaseDetail:
+def _detail(
+    case: Vorgang, service_name: str | None, likely: list[duplicates.Duplicate]
+) -> CaseDetail:
     akte = case.akte
     return CaseDetail(
-        **_summary_fields(case),
+        **_summary_fields(case, service_name),
         authority=AuthorityOut(id=akte.authority_id, name=akte.authority_name),
         akte=AkteOut(
             id=akte.id,
@@ -148,21 +171,8 @@ def _detail(case: Vorgang) -> CaseDetail:
         closed_at=case.closed_at,
         record=case.record,
         documents=[_document_out(case.id, d) for d in case.documents],
+        likely_duplicates=[DuplicateOut.model_validate(d, from_attributes=True) for d in likely],
     )
-
-
-def _encode_cursor(case: Vorgang) -> str:
-    raw = orjson.dumps([case.received_at.isoformat(), str(case.id)])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, case_id = orjson.loads(raw)
-        return datetime.fromisoformat(at), uuid.UUID(case_id)
-    except (ValueError, TypeError) as exc:
-        raise InvalidCursor("pass the nextCursor of a previous page unchanged") from exc
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -177,7 +187,9 @@ async def _case_or_404(request: Request, who: Principal, case_id: uuid.UUID) -> 
         if case is None:
             raise CaseNotFound(f"no case {case_id} for this authority")
         known_as = await references.references(session, case.application_id)
-    return _detail(case).model_copy(update={"references": known_as})
+        service_name = await inbox.service_name(session, case.leika_key)
+        likely = await duplicates.likely_duplicates(session, case)
+    return _detail(case, service_name, likely).model_copy(update={"references": known_as})
 
 
 # --- cases -----------------------------------------------------------------------------------
@@ -187,7 +199,7 @@ async def _case_or_404(request: Request, who: Principal, case_id: uuid.UUID) -> 
     "/cases",
     response_model=CaseList,
     response_model_by_alias=True,
-    summary="The authority's inbox of cases, newest first",
+    summary="The authority's Posteingang: filtered, searched, counted per status, newest first",
     responses=problem_responses(400, *AUTH_PROBLEMS, 422),
 )
 async def list_cases(
@@ -203,6 +215,19 @@ async def list_cases(
     received_to: Annotated[
         datetime | None, Query(alias="receivedTo", description="Received before.")
     ] = None,
+    assigned: Annotated[
+        inbox.Assigned | None,
+        Query(description="`me`: assigned to the caller; `none`: assigned to nobody."),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Search: part of the applicant's name (any case, either order; one "
+            "or two characters match the start of a word), part of the Aktenzeichen, or an "
+            "application id or case id (whole).",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> CaseList:
@@ -214,14 +239,21 @@ async def list_cases(
             raise InvalidQuery(
                 str(exc), [Violation("casefile.invalid_service", "service", str(exc))]
             ) from exc
-    filters = repository.InboxFilter(status, leika_key, _utc(received_from), _utc(received_to))
-    after = _decode_cursor(cursor) if cursor else None
+    wanted = inbox.InboxQuery(
+        status=status,
+        leika_key=leika_key,
+        received_from=_utc(received_from),
+        received_to=_utc(received_to),
+        assigned=assigned,
+        me=assignment.assignee_of(who).id,
+        search=q,
+    )
     async with _runtime(request).db.sessionmaker() as session:
-        cases = await repository.inbox(session, who.scope, filters, limit=limit + 1, after=after)
-    page = list(cases[:limit])
+        found = await inbox.page(session, who.scope, wanted, limit=limit, cursor=cursor)
     return CaseList(
-        items=[CaseSummary(**_summary_fields(c)) for c in page],
-        next_cursor=_encode_cursor(page[-1]) if len(cases) > limit else None,
+        items=[CaseSummary(**_summary_fields(row.case, row.service_name)) for row in found.rows],
+        next_cursor=found.next_cursor,
+        counts=found.counts,
     )
 
 
@@ -234,6 +266,84 @@ async def list_cases(
 )
 async def get_case(request: Request, case_id: uuid.UUID, who: Clerk) -> CaseDetail:
     return await _case_or_404(request, who, case_id)
+
+
+# --- assignment ------------------------------------------------------------------------------
+
+
+async def _assign_one(
+    request: Request, who: Principal, case_id: uuid.UUID, action: Literal["assign", "release"]
+) -> CaseSummary:
+    async with _runtime(request).db.transaction() as session:
+        case = await assignment.apply_one(session, who, case_id, action)
+        name = await inbox.service_name(session, case.leika_key)
+    return CaseSummary(**_summary_fields(case, name))
+
+
+async def _assign_selection(
+    request: Request, who: Principal, body: SelectionIn, action: Literal["assign", "release"]
+) -> SelectionOut:
+    async with _runtime(request).db.transaction() as session:
+        results = await assignment.apply(session, who, body.case_ids, action)
+        names = await directory.service_names(
+            session, {r.case.leika_key for r in results if r.case is not None}
+        )
+    return SelectionOut(
+        results=[
+            SelectionResultOut(
+                case_id=r.case_id,
+                outcome=r.outcome,
+                case=CaseSummary(**_summary_fields(r.case, names.get(r.case.leika_key)))
+                if r.case is not None
+                else None,
+            )
+            for r in results
+        ]
+    )
+
+
+@router.post(
+    "/cases/{case_id}/assign",
+    response_model=CaseSummary,
+    response_model_by_alias=True,
+    summary="Mir zuweisen: assign the case to the caller (taking it over from anyone)",
+    responses=problem_responses(*AUTH_PROBLEMS, 404, 409),
+)
+async def assign_case(request: Request, case_id: uuid.UUID, who: Clerk) -> CaseSummary:
+    return await _assign_one(request, who, case_id, "assign")
+
+
+@router.post(
+    "/cases/{case_id}/release",
+    response_model=CaseSummary,
+    response_model_by_alias=True,
+    summary="Freigeben: the case is assigned to nobody",
+    responses=problem_responses(*AUTH_PROBLEMS, 404),
+)
+async def release_case(request: Request, case_id: uuid.UUID, who: Clerk) -> CaseSummary:
+    return await _assign_one(request, who, case_id, "release")
+
+
+@router.post(
+    "/cases/assign",
+    response_model=SelectionOut,
+    response_model_by_alias=True,
+    summary="Mir zuweisen on a selection: a result per case, the changes committed together",
+    responses=problem_responses(*AUTH_PROBLEMS, 422),
+)
+async def assign_cases(request: Request, body: SelectionIn, who: Clerk) -> SelectionOut:
+    return await _assign_selection(request, who, body, "assign")
+
+
+@router.post(
+    "/cases/release",
+    response_model=SelectionOut,
+    response_model_by_alias=True,
+    summary="Freigeben on a selection: a result per case, the changes committed together",
+    responses=problem_responses(*AUTH_PROBLEMS, 422),
+)
+async def release_cases(request: Request, body: SelectionIn, who: Clerk) -> SelectionOut:
+    return await _assign_selection(request, who, body, "release")
 
 
 @router.post(

@@ -156,6 +156,7 @@ async def delete_file(
         case.status = status
         case.record = {}
         case.routing = {}
+        case.applicant_name = case.applicant_key = case.search_key = None
         case.updated_at = now
     akte.title = "ausgesondert" if archive_id is None else f"ausgesondert ({archive_id})"
     await session.flush()

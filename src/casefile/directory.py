@@ -1,6 +1,7 @@
 """What the e-Akte needs to know of routing's directory: which authorities exist (so their
-inboxes can be consumed), an authority's name (for a triage assignment) and its letterhead (for
-the Bescheid, `DirectoryLetterheads`, the adapter of `casefile.bescheid.Letterheads`).
+inboxes can be consumed), an authority's name (for a triage assignment), its letterhead (for
+the Bescheid, `DirectoryLetterheads`, the adapter of `casefile.bescheid.Letterheads`) and the
+German names of services (for the Posteingang).
 
 The adapter to routing's published port (`routing.authorities`), read-only, so that a change
 there touches one module here. Authorities a routed message names come with their name in the
@@ -8,6 +9,8 @@ message itself.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +24,11 @@ async def authority_ids(session: AsyncSession) -> set[str]:
 
 async def authority_name(session: AsyncSession, authority_id: str) -> str | None:
     return await authorities.authority_name(session, authority_id)
+
+
+async def service_names(session: AsyncSession, leika_keys: Collection[str]) -> dict[str, str]:
+    """The directory's German names of these services (LeiKa keys); unknown keys are absent."""
+    return await authorities.service_names(session, leika_keys)
 
 
 class DirectoryLetterheads:

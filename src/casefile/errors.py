@@ -10,6 +10,7 @@ __all__ = [
     "AlreadyFiled",
     "BlobMismatch",
     "CaseClosed",
+    "CaseNotAssignable",
     "CaseNotFound",
     "DocumentCorrupted",
     "DocumentNotFound",
@@ -152,3 +153,9 @@ class FilePlanInvalid(ValueError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+class CaseNotAssignable(ProblemError):
+    status = 409
+    code = "casefile.case_not_assignable"
+    title = "The case can no longer be assigned"

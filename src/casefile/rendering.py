@@ -14,6 +14,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from casefile.applicant import applicant_of
 from casefile.readable import (
     AttachmentLine,
     Field,
@@ -68,11 +69,9 @@ def subject(record: dict[str, Any], fallback: str) -> str:
             code = message.get("nachrichtentyp")
             if isinstance(code, dict) and code.get("name"):
                 kind = str(code["name"])
-    for value in record.values():
-        if isinstance(value, dict) and value.get("familienname"):
-            given = value.get("vorname")
-            person = f"{value['familienname']}, {given}" if given else str(value["familienname"])
-            return f"{kind} — {person}"[:500]
+    applicant = applicant_of(record)
+    if applicant is not None:
+        return f"{kind} — {applicant.display_name}"[:500]
     return kind[:500]
 
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -194,49 +192,6 @@ async def case(
     if lock:
         query = query.with_for_update(of=Vorgang)
     return await session.scalar(query)
-
-
-@dataclass(frozen=True)
-class InboxFilter:
-    status: str | None = None
-    leika_key: str | None = None
-    received_from: datetime | None = None
-    received_to: datetime | None = None
-
-
-async def inbox(
-    session: AsyncSession,
-    authority_id: str,
-    filters: InboxFilter,
-    *,
-    limit: int,
-    after: tuple[datetime, uuid.UUID] | None = None,
-) -> Sequence[Vorgang]:
-    """Newest first; keyset pagination on (received_at, id)."""
-    query = (
-        select(Vorgang)
-        .where(Vorgang.authority_id == authority_id)
-        .options(selectinload(Vorgang.akte))
-        .order_by(Vorgang.received_at.desc(), Vorgang.id.desc())
-        .limit(limit)
-    )
-    if filters.status:
-        query = query.where(Vorgang.status == filters.status)
-    if filters.leika_key:
-        query = query.where(Vorgang.leika_key == filters.leika_key)
-    if filters.received_from:
-        query = query.where(Vorgang.received_at >= filters.received_from)
-    if filters.received_to:
-        query = query.where(Vorgang.received_at < filters.received_to)
-    if after is not None:
-        at, case_id = after
-        query = query.where(
-            or_(
-                Vorgang.received_at < at,
-                and_(Vorgang.received_at == at, Vorgang.id < case_id),
-            )
-        )
-    return (await session.scalars(query)).all()
 
 
 async def document(

@@ -16,6 +16,7 @@ Lifecycle = Literal["filed", "in_progress", "decided", "closed"]
 # After the Aussonderung a case stays as a tombstone: archived, or destroyed.
 Status = Literal["filed", "in_progress", "on_hold", "decided", "closed", "archived", "destroyed"]
 Outcome = Literal["granted", "refused"]
+AssignmentOutcome = Literal["assigned", "released", "unchanged", "not_found", "not_assignable"]
 
 
 class ApiModel(BaseModel):
@@ -78,6 +79,11 @@ class AuthorityOut(ApiModel):
     name: str
 
 
+class AssigneeOut(ApiModel):
+    id: str = Field(description="Stable id of the person; what `assigned=me` compares.")
+    name: str = Field(description="Display name.")
+
+
 class CaseSummary(ApiModel):
     id: uuid.UUID
     application_id: uuid.UUID
@@ -86,10 +92,24 @@ class CaseSummary(ApiModel):
     status: Status
     outcome: Outcome | None
     service: str = Field(description="LeiKa URN.")
+    service_name: str | None = Field(
+        description="The service's German name from the directory; null when it has none."
+    )
     form: str | None
+    applicant_name: str | None = Field(description="`Familienname, Vorname` of the applicant.")
+    assignee: AssigneeOut | None = Field(description="Who works the case; null: nobody.")
+    assigned_at: datetime | None
     received_at: datetime
     filed_at: datetime
     updated_at: datetime
+
+
+class DuplicateOut(ApiModel):
+    case_id: uuid.UUID
+    application_id: uuid.UUID
+    file_reference: str
+    received_at: datetime
+    status: Status
 
 
 class CaseDetail(CaseSummary):
@@ -108,11 +128,37 @@ class CaseDetail(CaseSummary):
             '`{"fitconnect": {"submissionId": …, "caseId": …}}`.'
         ),
     )
+    likely_duplicates: list[DuplicateOut] = Field(
+        description="Other applications of the same applicant (names and date of birth) for "
+        "the same service in this authority that arrived within 30 days before or after."
+    )
 
 
 class CaseList(ApiModel):
     items: list[CaseSummary]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+    counts: dict[Status, int] = Field(
+        description="Cases per status under the same filters and search, without the status "
+        "filter; every status is named."
+    )
+
+
+class SelectionIn(ApiModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    case_ids: list[uuid.UUID] = Field(min_length=1, max_length=200)
+
+
+class SelectionResultOut(ApiModel):
+    case_id: uuid.UUID
+    outcome: AssignmentOutcome = Field(
+        description="What happened to this case; `not_found` also for another authority's case."
+    )
+    case: CaseSummary | None = Field(description="The case as it is now; null when not found.")
+
+
+class SelectionOut(ApiModel):
+    results: list[SelectionResultOut] = Field(description="One per case id, in the order given.")
 
 
 class TransitionIn(ApiModel):

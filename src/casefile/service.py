@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casefile import audit, repository
+from casefile import applicant, audit, repository
 from casefile.bescheid import Bescheide
 from casefile.directory import DirectoryLetterheads
 from casefile.errors import (
@@ -437,6 +437,7 @@ def _new_case(
         updated_at=now,
         audit_seq=0,
         audit_head=audit.GENESIS,
+        **applicant.case_columns(application.record, reference),
     )
     return Filed(case, akte)
 

@@ -222,6 +222,7 @@ async def test_offer_appraise_export_confirm_leaves_nothing_of_archived_cases(
             case = cases[akte_id]
             assert case.status == status
             assert case.record == {} and case.routing == {}
+            assert case.applicant_name is case.applicant_key is case.search_key is None
             documents = await session.scalars(
                 select(Dokument).where(Dokument.vorgang_id == case.id)
             )

@@ -185,3 +185,23 @@ async def suffixed_pipeline(
 
 
 __all__ = ["DOG", "WOHNGELD"]
+
+
+async def file_case(
+    runtime: Runtime,
+    authority_id: str = DRESDEN_ID,
+    *,
+    family_name: str = "Muster",
+    given_name: str = "Erika",
+    born: str = "1980-02-29",
+    leika: str = DOG,
+    received_at: datetime | None = None,
+) -> Vorgang:
+    """File one application of the given applicant, received when given (else now)."""
+    body = await authority_message(runtime.blobs, authority_id, leika=leika)
+    body["record"] = {
+        "halter": {"familienname": family_name, "vorname": given_name, "geburtsdatum": born}
+    }
+    if received_at is not None:
+        body["receivedAt"] = received_at.isoformat()
+    return await file_directly(runtime, body)

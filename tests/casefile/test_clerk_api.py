@@ -81,6 +81,8 @@ def case_requests(case_id: uuid.UUID, doc_id: uuid.UUID) -> list[tuple[str, str,
         ("POST", f"{base}/transitions", {"json": {"to": "in_progress"}}),
         ("POST", f"{base}/notes", {"json": {"text": "Rückfrage beim Antragsteller"}}),
         ("GET", f"{base}/audit", {}),
+        ("POST", f"{base}/assign", {}),
+        ("POST", f"{base}/release", {}),
         (
             "POST",
             f"{base}/documents",
@@ -93,6 +95,8 @@ def all_requests(world: World) -> list[tuple[str, str, dict[str, Any]]]:
     return [
         ("GET", "/v1/cases", {}),
         *case_requests(world.own.id, world.own_doc),
+        ("POST", "/v1/cases/assign", {"json": {"caseIds": [str(world.own.id)]}}),
+        ("POST", "/v1/cases/release", {"json": {"caseIds": [str(world.own.id)]}}),
         ("GET", "/v1/triage", {}),
         ("POST", f"/v1/triage/{uuid.uuid4()}/assign", {"json": {"authorityId": DRESDEN_ID}}),
     ]

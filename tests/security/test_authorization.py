@@ -120,6 +120,16 @@ def requests_for(case_id: uuid.UUID, doc_id: uuid.UUID) -> dict[tuple[str, str],
             "content": b"%PDF-1.4 Scan",
             "headers": {"content-type": "application/pdf"},
         },
+        ("POST", "/v1/cases/{case_id}/assign"): {"url": f"/v1/cases/{case_id}/assign"},
+        ("POST", "/v1/cases/{case_id}/release"): {"url": f"/v1/cases/{case_id}/release"},
+        ("POST", "/v1/cases/assign"): {
+            "url": "/v1/cases/assign",
+            "json": {"caseIds": [str(case_id)]},
+        },
+        ("POST", "/v1/cases/release"): {
+            "url": "/v1/cases/release",
+            "json": {"caseIds": [str(case_id)]},
+        },
         ("GET", "/v1/triage"): {"url": "/v1/triage"},
         ("POST", "/v1/triage/{application_id}/assign"): {
             "url": f"/v1/triage/{uuid.uuid4()}/assign",
