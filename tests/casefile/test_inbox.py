@@ -86,6 +86,7 @@ async def test_filters_narrow_the_list_and_counts_follow_every_filter_but_status
     assert every["counts"] == {
         "filed": 4,
         "in_progress": 2,
+        "on_hold": 0,
         "decided": 0,
         "closed": 0,
         "archived": 0,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from citizen.models import Notification
 from eantrag.db import Database
 from tests.casefile.support import PIPELINE, bearer, status_of
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, new_message
 from tests.routing.support import wait_for
 
 WITH_NOTIFICATIONS = (*PIPELINE, "notifications")
@@ -21,7 +21,7 @@ DOG_OWNER = "thomas.richter@example.org"  # examples/hundeanmeldung.xml, halter/
 async def submit(client: httpx.AsyncClient, example: str = "hundeanmeldung.xml") -> dict[str, Any]:
     response = await client.post(
         "/v1/applications",
-        content=(EXAMPLES / example).read_bytes(),
+        content=new_message((EXAMPLES / example).read_bytes()),
         headers={"content-type": "application/xml"},
     )
     assert response.status_code == 202, response.text

@@ -39,6 +39,7 @@ from tests.citizen.support import (
     wait_for_status,
 )
 from tests.conftest import EXAMPLES
+from tests.identity.support import as_portal
 from tests.routing.support import (
     import_example,
     queue_bodies,
@@ -174,6 +175,7 @@ async def test_after_the_last_retry_the_mail_is_dead_lettered(
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                await as_portal(client, runtime.db)
                 receipt = await submit(client)
             async with workers(runtime, "outbox-relay", "notifications"):
                 await wait_for(
@@ -194,6 +196,7 @@ async def test_without_smtp_no_mail_and_the_page_says_so(
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                await as_portal(client, runtime.db)
                 receipt = await submit(client)
                 async with workers(runtime, *WITH_NOTIFICATIONS):
                     await wait_for_status(client, receipt, "filed")

@@ -29,6 +29,7 @@ from tests.citizen.support import (
     submit,
     wait_for_status,
 )
+from tests.identity.support import as_portal
 from tests.routing.support import wait_for, workers
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
@@ -62,6 +63,7 @@ async def test_the_mail_sequence_through_rabbitmq(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            await as_portal(client, runtime.db)
             token = (await issue_token(runtime.db, f"stadt-dresden-{suffix}")).token
             receipt = await submit(client)
             async with workers(runtime, *WITH_NOTIFICATIONS):

@@ -105,6 +105,8 @@ def test_serve_logs_every_line_as_json_with_the_request_id(tmp_path: Path) -> No
         "PYTHONPATH": str(ROOT / "src"),
         "EANTRAG_DATA_DIR": str(tmp_path),
         "EANTRAG_LOG_FORMAT": "json",
+        # about the log lines of a refused document; the token check has tests of its own
+        "EANTRAG_INTAKE_AUTH": "off",
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "bootstrap", "serve", "--no-workers", "--port", str(port)],

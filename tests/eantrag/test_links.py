@@ -12,6 +12,7 @@ from bootstrap.app import create_app
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from tests.conftest import EXAMPLES
+from tests.identity.support import as_portal
 
 DOG = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
 XML = {"content-type": "application/xml"}
@@ -25,6 +26,7 @@ async def api(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=(peer, 40000))
         async with httpx.AsyncClient(transport=transport, base_url=base) as client:
+            await as_portal(client, runtime.db)
             yield client
 
 

@@ -9,7 +9,7 @@ import pytest
 @pytest.mark.parametrize(
     ("url", "unknown", "allowed"),
     [
-        ("/v1/cases?q=Richter", "q", "status"),
+        ("/v1/cases?query=Richter", "query", "status"),
         ("/v1/triage?sort=new", "sort", "state"),
         ("/v1/routes?leikaKey=99102013104000&ars=146120000000&plz=01067", "plz", "leikaKey"),
         ("/v1/forms?lang=de", "lang", "none"),

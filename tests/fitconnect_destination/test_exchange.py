@@ -40,7 +40,7 @@ from fitconnect_destination.standin import StoredSubmission
 from intake.fitconnect import OutgoingAttachment, metadata_for
 from intake.forms import FORMS
 from intake.models import Application, Attachment, StatusEvent
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, new_message
 from tests.fitconnect_destination.conftest import KeyFiles, Zustelldienst, public_key
 from tests.intake.test_fitconnect import wohngeld_submission
 from tests.intake.test_submit import nothing_stored
@@ -78,6 +78,7 @@ def the_event(zustelldienst: Zustelldienst, case_id: str) -> str:
 
 async def send_wohngeld(zustelldienst: Zustelldienst, **kwargs: Any) -> tuple[str, str]:
     data, media, _metadata, attachments = wohngeld_submission()
+    data = new_message(data)  # each submission a message of its own (nachrichtenUUID)
     async with httpx.AsyncClient() as http:
         sent = await send(
             http,
@@ -151,7 +152,7 @@ async def test_a_submission_from_the_sending_tool_is_filed_and_accepted(
 
 
 def dog_parts() -> tuple[bytes, list[OutgoingAttachment], dict[str, Any]]:
-    data = (EXAMPLES / "hundeanmeldung.xml").read_bytes()
+    data = new_message((EXAMPLES / "hundeanmeldung.xml").read_bytes())
     attachments = [
         OutgoingAttachment(
             "7f0e9a6c-1c1f-4ad4-8a31-6f3b1f4f5b10", b"%PDF-1.7 proof", "application/pdf", "a.pdf"

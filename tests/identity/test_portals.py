@@ -22,7 +22,7 @@ from identity.portals import keys
 from identity.portals.keys import ActiveKey
 from identity.portals.tokens import issue
 from intake.models import Application
-from tests.conftest import EXAMPLES, stored_blobs
+from tests.conftest import EXAMPLES, new_message, stored_blobs
 from tests.identity.conftest import AppClient
 from tests.identity.support import register, token_for
 from tests.routing.support import import_example
@@ -53,7 +53,7 @@ async def submit(
         headers["authorization"] = f"Bearer {token}"
     return await api.post(
         "/v1/applications",
-        content=body or (EXAMPLES / "hundeanmeldung.xml").read_bytes(),
+        content=body or new_message((EXAMPLES / "hundeanmeldung.xml").read_bytes()),
         headers=headers,
     )
 

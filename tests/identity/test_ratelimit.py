@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from identity.ratelimit import RateLimits, TooManyRequests
-from tests.conftest import EXAMPLES, need_service
+from tests.conftest import EXAMPLES, need_service, new_message
 from tests.identity.conftest import AppClient
 from tests.identity.support import register, token_for
 
@@ -44,7 +44,7 @@ async def test_the_intake_is_limited_per_portal(app_client: AppClient, runtime: 
         async def send(token: str) -> httpx.Response:
             return await api.post(
                 "/v1/applications",
-                content=body,
+                content=new_message(body),
                 headers={**XML, "authorization": f"Bearer {token}"},
             )
 

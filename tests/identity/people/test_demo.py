@@ -29,7 +29,7 @@ async def test_the_demo_prints_accounts_that_log_in(tmp_path: Path) -> None:
     assert accounts["sb.stadt-leipzig"][1:] == ("clerk", "stadt-leipzig")
     assert sum(role == "clerk" for _, role, _ in accounts.values()) == 10  # one per authority
     assert accounts["archiv"][1] == "archivist" and accounts["klaerstelle"][1] == "triage"
-    assert "log in at http://localhost:8000/login" in text
+    assert "log in at http://127.0.0.1:8000/login" in text
 
     app = create_app(settings)
     async with app.router.lifespan_context(app):

@@ -5,6 +5,7 @@ authorization code flow with PKCE and puts the groups into the ID token."""
 from __future__ import annotations
 
 import json
+import re
 
 import yaml
 
@@ -54,7 +55,9 @@ def test_the_client_does_pkce_and_puts_the_groups_into_the_id_token() -> None:
     assert client["standardFlowEnabled"] and not client["implicitFlowEnabled"]
     assert not client["publicClient"] and not client["directAccessGrantsEnabled"]
     assert client["attributes"]["pkce.code.challenge.method"] == "S256"
-    redirect = Settings(public_base_url=env["EANTRAG_PUBLIC_BASE_URL"]).effective_oidc_redirect_url
+    # compose takes the base URL from the env file, with a default: `${VAR:-default}`
+    base = re.sub(r"\$\{\w+:-(.*)\}", r"\1", env["EANTRAG_PUBLIC_BASE_URL"])
+    redirect = Settings(public_base_url=base).effective_oidc_redirect_url
     assert client["redirectUris"] == [redirect]
     (mapper,) = client["protocolMappers"]
     assert mapper["protocolMapper"] == "oidc-group-membership-mapper"
