@@ -76,9 +76,12 @@ def the_event(zustelldienst: Zustelldienst, case_id: str) -> str:
     return log[0]
 
 
-async def send_wohngeld(zustelldienst: Zustelldienst, **kwargs: Any) -> tuple[str, str]:
+async def send_wohngeld(
+    zustelldienst: Zustelldienst, fresh: bool = False, **kwargs: Any
+) -> tuple[str, str]:
     data, media, _metadata, attachments = wohngeld_submission()
-    data = new_message(data)  # each submission a message of its own (nachrichtenUUID)
+    if fresh:
+        data = new_message(data)  # a message of its own (nachrichtenUUID), not a repeat
     async with httpx.AsyncClient() as http:
         sent = await send(
             http,
@@ -359,7 +362,7 @@ async def test_an_expired_token_is_renewed(
 ) -> None:
     await send_wohngeld(zustelldienst)
     await receive_pending(destination)
-    await send_wohngeld(zustelldienst)
+    await send_wohngeld(zustelldienst, fresh=True)
     issued = zustelldienst.state.tokens_issued
     zustelldienst.state.tokens.clear()  # the Zustelldienst forgets (or revokes) every token
 
@@ -374,9 +377,9 @@ async def test_the_list_is_read_page_by_page(
     destination_keys: KeyFiles,
 ) -> None:
     destination.api._page_size = 2
-    data, attachments, metadata = dog_parts()
     public = public_key(destination_keys, "unwrapKey")
     for _ in range(5):
+        data, attachments, metadata = dog_parts()  # five messages, five nachrichtenUUIDs
         put(
             zustelldienst,
             jwcrypto_encrypt,

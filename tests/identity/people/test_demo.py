@@ -38,4 +38,5 @@ async def test_the_demo_prints_accounts_that_log_in(tmp_path: Path) -> None:
             password = accounts["sb.stadt-leipzig"][0]
             assert (await login(client, "sb.stadt-leipzig", password)).status_code == 303
             inbox = (await client.get("/v1/cases")).json()
-    assert len(inbox["items"]) == 3  # the three examples filed in Leipzig
+    # the three examples filed in Leipzig and the FIT-Connect submission of the demo
+    assert len(inbox["items"]) == 4
