@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, need_service
 
 README = ROOT / "README.md"
 BLOCK = re.compile(
@@ -96,7 +95,7 @@ def curl_shim(bin_dir: Path) -> None:
     """`curl` as written, but reporting each answer's status on stderr for the checks below."""
     real = shutil.which("curl")
     if real is None:
-        pytest.skip("curl is not installed")
+        need_service("curl", "install it with: apt-get install curl")
     bin_dir.mkdir()
     shim = bin_dir / "curl"
     shim.write_text(
