@@ -23,16 +23,14 @@ MAX_AGE_SECONDS = 300
 """A callback older than this (or this far in the future) is refused: a replay."""
 MAX_CALLBACK_BYTES = 64 * 1024
 
-_seen: dict[str, float] = {}
-"""Authentication codes of the last five minutes: the same callback twice is a replay."""
-
-
-def _replayed(mac: str, now: float) -> bool:
-    for old in [m for m, at in _seen.items() if now - at > 2 * MAX_AGE_SECONDS]:
-        del _seen[old]
-    if mac in _seen:
+def _replayed(seen: dict[str, float], mac: str, now: float) -> bool:
+    """Whether `mac` is among the authentication codes of the last ten minutes in `seen` (the
+    app's own: the same callback twice is a replay), and remember it."""
+    for old in [m for m, at in seen.items() if now - at > 2 * MAX_AGE_SECONDS]:
+        del seen[old]
+    if mac in seen:
         return True
-    _seen[mac] = now
+    seen[mac] = now
     return False
 
 
@@ -119,7 +117,11 @@ async def callback(
         time.time(),
     )
     client = request.client.host if request.client else None
-    if reason is None and _replayed(str(callback_authentication).strip().lower(), time.time()):
+    seen: dict[str, float] | None = getattr(request.app.state, "fitconnect_callbacks_seen", None)
+    if seen is None:
+        seen = request.app.state.fitconnect_callbacks_seen = {}
+    mac = str(callback_authentication).strip().lower()
+    if reason is None and _replayed(seen, mac, time.time()):
         reason = "the same callback was received before (a replay)"
     if reason is not None:
         log.warning("fitconnect.callback_refused", reason=reason, client=client)

@@ -50,7 +50,11 @@ def test_the_client_does_pkce_and_puts_the_groups_into_the_id_token() -> None:
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
     env = compose["x-eantrag"]["environment"]
     assert client["clientId"] == env["EANTRAG_OIDC_CLIENT_ID"]
-    assert client["secret"] == env["EANTRAG_OIDC_CLIENT_SECRET"]
+    # one secret from .env for both: Keycloak substitutes it into the realm at the import
+    keycloak = compose["services"]["keycloak"]["environment"]
+    assert client["secret"] == "${OIDC_CLIENT_SECRET}"
+    assert env["EANTRAG_OIDC_CLIENT_SECRET"] == keycloak["OIDC_CLIENT_SECRET"]
+    assert env["EANTRAG_OIDC_CLIENT_SECRET"].startswith("${OIDC_CLIENT_SECRET:?")
     assert env["EANTRAG_OIDC_ISSUER"].endswith("/realms/" + realm["realm"])
     assert client["standardFlowEnabled"] and not client["implicitFlowEnabled"]
     assert not client["publicClient"] and not client["directAccessGrantsEnabled"]
