@@ -35,7 +35,6 @@ from web import pages
 log = structlog.get_logger(__name__)
 router = APIRouter(include_in_schema=False)
 LANDING = "/konto"
-HOME = {"href": LANDING, "text": "Zu Ihrem Konto"}
 WRONG = "Benutzername oder Passwort ist falsch, oder das Konto ist gesperrt."
 NO_OIDC = "Die Anmeldung mit Dienstkonto ist nicht eingerichtet."
 NOT_ALLOWED = (
@@ -353,6 +352,9 @@ async def oidc_callback(
 @router.get("/konto", response_class=HTMLResponse)
 async def account(request: Request, person: Person) -> HTMLResponse:
     return await render_page(request, "account.html")
+
+
+HOME = {"href": LANDING, "text": "Zur Startseite"}
 
 
 async def _error_page(request: Request, status_code: int, title: str, message: str) -> Response:
