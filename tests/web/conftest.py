@@ -43,6 +43,7 @@ from tests.web.support import (
     Submitted,
     make_account,
     submit_and_settle,
+    wait_for_triage,
 )
 
 if TYPE_CHECKING:
@@ -137,6 +138,7 @@ async def unroutable(site: Site, api: httpx.AsyncClient) -> Submitted:
     """A Hundeanmeldung from München: no authority of the directory, so it waits for triage."""
     waiting = await submit_and_settle(api, site.runtime.db, "hundeanmeldung.json", ars=UNKNOWN_ARS)
     assert waiting.status == "unroutable", waiting
+    await wait_for_triage(site.runtime.db, waiting.application_id)
     return waiting
 
 
