@@ -13,6 +13,7 @@ from bootstrap.components import COMPONENTS
 from eantrag import __version__, authorities, heap, schema
 from eantrag.logs import configure_logging
 from eantrag.metrics import serve_metrics
+from eantrag.runtime import OUTBOX_RELAY
 from eantrag.settings import Settings
 from routing import cli as routing_cli
 
@@ -112,9 +113,29 @@ def serve(
     )
 
 
+# What `eantrag worker` takes, from the components' declarations (no runtime needed).
+WORKER_NAMES = tuple(sorted([OUTBOX_RELAY, *(name for c in COMPONENTS for name in c.worker_names)]))
+
+
+def _worker_name(value: str) -> str:
+    if value not in WORKER_NAMES:
+        raise typer.BadParameter(f"unknown worker {value!r}; known: {', '.join(WORKER_NAMES)}")
+    return value
+
+
 @app.command()
 def worker(
-    name: Annotated[str, typer.Argument(help="Which worker to run (see `eantrag workers`).")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            parser=_worker_name,
+            metavar="NAME",
+            autocompletion=lambda: list(WORKER_NAMES),
+            help=f"Which worker to run: {', '.join(WORKER_NAMES)} "
+            "(fitconnect only with the EANTRAG_FITCONNECT_* settings).",
+            show_default=False,
+        ),
+    ],
 ) -> None:
     """Run one pipeline worker, for deployments that scale workers separately."""
     from bootstrap.app import run_workers, stop_workers
@@ -126,8 +147,13 @@ def worker(
     async def _run() -> None:
         runtime = await open_pipeline(settings)
         if name not in runtime.workers:
+            # A declared worker this installation does not run (FIT-Connect not configured).
             await runtime.close()
-            raise typer.BadParameter(f"unknown worker {name!r}; known: {sorted(runtime.workers)}")
+            console.print(
+                f"[red]worker {name} is not configured here[/red]; "
+                f"these run: {', '.join(sorted(runtime.workers))}"
+            )
+            raise typer.Exit(2)
         tasks = await run_workers(runtime, [name])
         if settings.worker_metrics_port is not None:
             serve_metrics(settings.host, settings.worker_metrics_port)

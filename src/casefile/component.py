@@ -18,6 +18,7 @@ COMPONENT = Component(
     name="casefile",
     routes=(Routes(router),),
     workers=workers,
+    worker_names=("casefile", "triage", "renderer"),
     commands=(("token", token_app), ("audit", audit_app), ("fileplan", fileplan_app)),
     models=("casefile.models",),
 )
