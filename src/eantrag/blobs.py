@@ -74,13 +74,21 @@ class HashingSpool:
     """Bytes hashed as they are written (SHA-256, and SHA-512 unless told otherwise), kept in
     memory up to `memory_limit`, then in a temporary file, until their owner closes them.
 
-    The one place that reads a stream while hashing it: the intake's bodies and parts, the
-    e-Akte's uploads and its downloads checked against the filed hash.
+    The one place that reads a stream while hashing it: the intake's bodies and parts (SHA-512
+    for FIT-Connect's metadata), the e-Akte's uploads and its downloads checked against the
+    filed hash.
     """
 
-    def __init__(self, memory_limit: int, *, sha512: bool = True) -> None:
+    def __init__(
+        self,
+        memory_limit: int,
+        media_type: str = "application/octet-stream",
+        *,
+        sha512: bool = True,
+    ) -> None:
         # Outlives this call: closed by its owner once the bytes are stored or sent.
         self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=memory_limit)  # noqa: SIM115
+        self.media_type = media_type  # what `BlobStore.put` is told
         self.size = 0
         self._sha256 = hashlib.sha256()
         self._sha512 = hashlib.sha512() if sha512 else None

@@ -27,7 +27,7 @@ import structlog
 from jsonschema import Draft202012Validator
 from prometheus_client import Counter
 
-from eantrag.blobs import TieredBlobStore
+from eantrag.blobs import HashingSpool, TieredBlobStore
 from eantrag.db import Database, utcnow
 from eantrag.problems import ProblemError
 from fitconnect_destination import jose, repository
@@ -39,7 +39,6 @@ from intake import errors as intake_errors
 from intake.fitconnect import multipart_body
 from intake.receiving import Limits, ReceivedAttachment
 from intake.service import Receipt, StatusTokens, submit
-from intake.spool import Spool
 
 log = structlog.get_logger(__name__)
 
@@ -262,7 +261,7 @@ async def file(dest: Destination, ref: SubmissionRef, opened: Opened) -> Receipt
     ]
     parts += [(aid, media, content, name) for aid, content, media, name in opened.attachments]
     body, content_type = multipart_body(parts)
-    document = Spool(dest.limits.spool_memory, "application/json")
+    document = HashingSpool(dest.limits.spool_memory, "application/json")
     document.write(opened.metadata)
     try:
         return await submit(

@@ -28,6 +28,8 @@ from jsonschema import Draft202012Validator
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
+from contracts.forms import FORMS, FormSpec
+from eantrag.blobs import HashingSpool
 from intake.errors import (
     BadSubmission,
     Invalid,
@@ -36,8 +38,6 @@ from intake.errors import (
     UnsupportedMediaType,
     Violation,
 )
-from intake.forms import FORMS, FormSpec
-from intake.spool import Spool
 from intake.validation import (
     SNIFF_LIMIT,
     InlineAttachments,
@@ -48,7 +48,7 @@ from intake.validation import (
     validate_json,
 )
 
-__all__ = ["Limits", "ReceivedAttachment", "Spool", "Submission", "receive"]
+__all__ = ["Limits", "ReceivedAttachment", "Submission", "receive"]
 
 XML_TYPES = {"application/xml", "text/xml"}
 JSON_TYPES = {"application/json"}
@@ -87,7 +87,7 @@ class Limits:
 @dataclass
 class ReceivedAttachment:
     attachment_id: str
-    spool: Spool
+    spool: HashingSpool
     filename: str | None
     purpose: str
 
@@ -95,7 +95,7 @@ class ReceivedAttachment:
 @dataclass
 class Submission:
     application: ValidatedApplication
-    original: Spool
+    original: HashingSpool
     attachments: list[ReceivedAttachment] = field(default_factory=list)
     metadata: dict[str, Any] | None = None
     inline: InlineAttachments | None = None
@@ -255,7 +255,7 @@ class _XmlPart:
         self, limits: Limits, media_type: str, what: str, declared: int | None = None
     ) -> None:
         self.limits = limits
-        self.spool = Spool(limits.spool_memory, media_type)
+        self.spool = HashingSpool(limits.spool_memory, media_type)
         self.inline = InlineAttachments(limits.spool_memory)
         self.validator = XmlStreamValidator(replay=lambda: self.spool.file, inline=self.inline)
         # The declared length counts once the head has named the form and so its limit.
@@ -306,7 +306,7 @@ async def _receive_xml(
 
 
 def _check_json(
-    spool: Spool, limits: Limits, today: date | None, inline: InlineAttachments
+    spool: HashingSpool, limits: Limits, today: date | None, inline: InlineAttachments
 ) -> ValidatedApplication:
     application = validate_json(spool.read_all(), today=today, inline=inline)
     cap = _Capped(limits.form_cap(application.form), "the document")
@@ -323,7 +323,7 @@ async def _receive_json(
     worker: _Worker,
     declared: int | None,
 ) -> Submission:
-    spool = Spool(limits.spool_memory, media_type)
+    spool = HashingSpool(limits.spool_memory, media_type)
     inline = InlineAttachments(limits.spool_memory)
     # The form is known only once the whole document is parsed: until then, the largest limit.
     cap = _Capped(limits.largest_form_cap, "the document", declared)
@@ -362,7 +362,7 @@ class _Part:
     name: str
     filename: str | None
     media_type: str
-    spool: Spool
+    spool: HashingSpool
     xml: _XmlPart | None = None
 
 
@@ -449,7 +449,7 @@ class _MultipartCollector:
         media_type = media_type or (
             "application/json" if name == "metadata" else "application/octet-stream"
         )
-        part = _Part(name, filename, media_type, Spool(self.limits.spool_memory, media_type))
+        part = _Part(name, filename, media_type, HashingSpool(self.limits.spool_memory, media_type))
         if name == "data" and media_type in XML_TYPES:
             part.xml = _XmlPart(self.limits, media_type, "the data part")
             part.spool = part.xml.spool
@@ -713,7 +713,9 @@ def _submission_id(part: _Part | None) -> str | Violation | None:
         )
 
 
-def _hash_problems(name: str, announced: dict[str, Any] | None, spool: Spool) -> list[Violation]:
+def _hash_problems(
+    name: str, announced: dict[str, Any] | None, spool: HashingSpool
+) -> list[Violation]:
     if not announced:
         return [Violation("fitconnect.hash_missing", name, "no hash announced")]
     if announced.get("type") != "sha512":

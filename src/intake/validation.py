@@ -34,13 +34,12 @@ import pybase64
 from lxml import etree
 from pydantic import ValidationError
 
-from eantrag.blobs import blob_key
+from contracts.forms import FORMS, FormSpec, form_by_namespace
+from contracts.forms.simpletypes import FRIENDLY_REASONS
+from contracts.forms.xmlmodel import RecordReader
+from eantrag.blobs import HashingSpool, blob_key
 from eantrag.problems import ProblemError
 from intake.errors import Invalid, Malformed, UnknownForm, UnsupportedMediaType, Violation
-from intake.forms import FORMS, FormSpec, form_by_namespace
-from intake.forms.simpletypes import FRIENDLY_REASONS
-from intake.forms.xmlmodel import RecordReader
-from intake.spool import Spool
 
 SNIFF_LIMIT = 64 * 1024
 SNIFF_STEP = 512
@@ -134,7 +133,7 @@ def validation_xsd(form: FormSpec) -> tuple[etree._ElementTree, OctetLimits | No
     bytes against those facets (`OctetLimits`). Every other facet and type stays libxml2's.
 
     The record reader hands every value of a field marked `BASE64_BINARY` to the decoder, and
-    tests/intake/forms/test_forms_schemas.py checks that those are exactly the elements of
+    tests/contracts/forms/test_forms_schemas.py checks that those are exactly the elements of
     xs:base64Binary types, so no Base64 goes unchecked. Only the form's own XSD is changed,
     not the ones it imports.
     """
@@ -237,8 +236,8 @@ class InlineAttachments:
 
     def __init__(self, memory_limit: int = 1024 * 1024) -> None:
         self.memory_limit = memory_limit
-        self.spools: dict[str, Spool] = {}
-        self._pending: list[tuple[Future[Spool], dict[str, Any]]] = []
+        self.spools: dict[str, HashingSpool] = {}
+        self._pending: list[tuple[Future[HashingSpool], dict[str, Any]]] = []
         self.octets: OctetLimits | None = None
         """The length facets of the form's xs:base64Binary type, which the schema that libxml2
         validates with leaves to this decoder (`validation_xsd`)."""
@@ -254,8 +253,8 @@ class InlineAttachments:
         self._pending.append((_hashing_pool().submit(self._spool, content), reference))
         return reference
 
-    def _spool(self, content: bytes) -> Spool:
-        spool = Spool(self.memory_limit, "application/octet-stream")
+    def _spool(self, content: bytes) -> HashingSpool:
+        spool = HashingSpool(self.memory_limit, "application/octet-stream")
         try:
             spool.write(content)
         except BaseException:
@@ -263,11 +262,11 @@ class InlineAttachments:
             raise
         return spool
 
-    def _settle(self, pending: tuple[Future[Spool], dict[str, Any]]) -> None:
+    def _settle(self, pending: tuple[Future[HashingSpool], dict[str, Any]]) -> None:
         future, reference = pending
         self._keep(future.result(), reference)
 
-    def _keep(self, spool: Spool, reference: dict[str, Any]) -> None:
+    def _keep(self, spool: HashingSpool, reference: dict[str, Any]) -> None:
         sha256 = spool.sha256
         if sha256 in self.spools:
             spool.close()

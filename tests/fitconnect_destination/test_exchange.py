@@ -21,6 +21,7 @@ from jwcrypto import jwk
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
+from contracts.forms import FORMS
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from fitconnect_destination import jose, repository
@@ -38,7 +39,6 @@ from fitconnect_destination.service import (
 )
 from fitconnect_destination.standin import StoredSubmission
 from intake.fitconnect import OutgoingAttachment, metadata_for
-from intake.forms import FORMS
 from intake.models import Application, Attachment, StatusEvent
 from tests.conftest import EXAMPLES, new_message
 from tests.fitconnect_destination.conftest import KeyFiles, Zustelldienst, public_key

@@ -7,12 +7,12 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import func, select
 
+from contracts.forms import FORMS
 from eantrag.runtime import Runtime
 from fitconnect_destination import jose, repository, sender
 from fitconnect_destination.models import ANSWERED
 from fitconnect_destination.problems import OURS
 from fitconnect_destination.service import Destination, receive_pending
-from intake.forms import FORMS
 from intake.models import Application
 from tests.fitconnect_destination.conftest import KeyFiles, Zustelldienst
 from tests.fitconnect_destination.test_exchange import (

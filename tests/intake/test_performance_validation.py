@@ -24,12 +24,12 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
+from contracts.forms import FORMS, wohngeld
 from eantrag.blobs import blob_key, read_all
 from eantrag.models import OutboxMessage
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from intake.errors import Invalid, Malformed
-from intake.forms import FORMS, wohngeld
 from intake.validation import (
     InlineAttachments,
     XmlStreamValidator,
@@ -216,7 +216,7 @@ def test_more_attachments_than_the_schema_allows_are_refused_and_not_mapped() ->
 
 
 def _xml_unchecked(record: dict[str, Any]) -> bytes:
-    from intake.forms.xmlmodel import record_to_xml
+    from contracts.forms.xmlmodel import record_to_xml
 
     return record_to_xml(record, WOHNGELD.model)  # type: ignore[arg-type]
 

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from contracts.forms import FORMS, FormSpec
 from eantrag.problems import ProblemError
-from intake.forms import FORMS, FormSpec
 from intake.validation import (
     ValidatedApplication,
     XmlStreamValidator,

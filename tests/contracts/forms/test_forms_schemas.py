@@ -13,7 +13,7 @@ import xmlschema
 from lxml import etree
 from pydantic import TypeAdapter
 
-from intake.forms import (
+from contracts.forms import (
     FORMS,
     SCHEMA_DIR,
     FormSpec,
