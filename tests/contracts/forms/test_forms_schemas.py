@@ -23,7 +23,7 @@ from contracts.forms import (
     wohngeld,
     xmlmodel,
 )
-from intake.validation import validation_xsd
+from intake.xsd import validation_xsd
 
 XS = "http://www.w3.org/2001/XMLSchema"
 NS = {
