@@ -11,6 +11,7 @@ from rich.console import Console
 
 from bootstrap.components import COMPONENTS
 from eantrag import __version__, authorities, heap, schema
+from eantrag.cli import choice
 from eantrag.logs import configure_logging
 from eantrag.metrics import serve_metrics
 from eantrag.runtime import OUTBOX_RELAY
@@ -117,18 +118,12 @@ def serve(
 WORKER_NAMES = tuple(sorted([OUTBOX_RELAY, *(name for c in COMPONENTS for name in c.worker_names)]))
 
 
-def _worker_name(value: str) -> str:
-    if value not in WORKER_NAMES:
-        raise typer.BadParameter(f"unknown worker {value!r}; known: {', '.join(WORKER_NAMES)}")
-    return value
-
-
 @app.command()
 def worker(
     name: Annotated[
         str,
         typer.Argument(
-            parser=_worker_name,
+            parser=choice(WORKER_NAMES, "worker"),
             metavar="NAME",
             autocompletion=lambda: list(WORKER_NAMES),
             help=f"Which worker to run: {', '.join(WORKER_NAMES)} "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import typer
@@ -41,3 +41,15 @@ def run_with_database(
     except refused as exc:
         _console.print(f"[red]refused:[/red] {exc}")
         raise typer.Exit(2) from exc
+
+
+def choice(values: Sequence[str], what: str) -> Callable[[str], str]:
+    """A parser for an argument or option that takes one of `values` (a typer `parser=`): a
+    value outside them is refused naming them all."""
+
+    def parse(value: str) -> str:
+        if value not in values:
+            raise typer.BadParameter(f"{value!r} is not a {what}; one of {', '.join(values)}")
+        return value
+
+    return parse

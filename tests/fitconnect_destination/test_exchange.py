@@ -77,9 +77,11 @@ def the_event(zustelldienst: Zustelldienst, case_id: str) -> str:
 
 
 async def send_wohngeld(
-    zustelldienst: Zustelldienst, fresh: bool = False, **kwargs: Any
+    zustelldienst: Zustelldienst, fresh: bool = False, data: bytes | None = None, **kwargs: Any
 ) -> tuple[str, str]:
-    data, media, _metadata, attachments = wohngeld_submission()
+    """The Wohngeld example (or `data` in its place) through the sending tool."""
+    example, media, _metadata, attachments = wohngeld_submission()
+    data = example if data is None else data
     if fresh:
         data = new_message(data)  # a message of its own (nachrichtenUUID), not a repeat
     async with httpx.AsyncClient() as http:

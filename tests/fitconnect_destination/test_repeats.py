@@ -4,12 +4,10 @@ filing anything twice, other content under a used nachrichtenUUID is rejected na
 
 from __future__ import annotations
 
-import httpx
 from sqlalchemy import func, select
 
-from contracts.forms import FORMS
 from eantrag.runtime import Runtime
-from fitconnect_destination import jose, repository, sender
+from fitconnect_destination import jose, repository
 from fitconnect_destination.models import ANSWERED
 from fitconnect_destination.problems import OURS
 from fitconnect_destination.service import Destination, receive_pending
@@ -23,24 +21,6 @@ from tests.fitconnect_destination.test_exchange import (
 from tests.intake.test_fitconnect import wohngeld_submission
 
 UUID = b"9632f31f-42ff-461e-95ab-37f8840da00d"  # the example's nachrichtenUUID
-
-
-async def send(zustelldienst: Zustelldienst, data: bytes) -> tuple[str, str]:
-    _data, media, _metadata, attachments = wohngeld_submission()
-    async with httpx.AsyncClient() as http:
-        sent = await sender.send(
-            http,
-            submission_api=zustelldienst.url,
-            token_url=zustelldienst.url + "/token",
-            client_id=zustelldienst.state.sender_id,
-            client_secret=zustelldienst.state.sender_secret,
-            destination_id=zustelldienst.destination_id,
-            form=FORMS["wohngeld-mietzuschuss"],
-            data=data,
-            data_media_type=media,
-            attachments=attachments,
-        )
-    return sent.submission_id, sent.case_id
 
 
 async def applications(runtime: Runtime) -> int:
@@ -92,7 +72,7 @@ async def test_other_content_under_a_used_nachrichten_uuid_is_rejected_naming_it
     data, *_ = wohngeld_submission()
     changed = data.replace(b"Personen und Nummern sind erfunden", b"Alles erfunden", 1)
     assert changed != data and UUID in changed
-    second, second_case = await send(zustelldienst, changed)
+    second, second_case = await send_wohngeld(zustelldienst, data=changed)
 
     assert await receive_pending(destination) == 1
 

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from eantrag.cli import run_with_database
+from eantrag.cli import choice, run_with_database
 from eantrag.db import Database
 from identity.people import service
 from identity.people.errors import AccountError
@@ -39,19 +39,13 @@ PasswordStdin = Annotated[
 ]
 
 
-def _role(value: str) -> str:
-    if value not in ROLES:
-        raise typer.BadParameter(f"{value!r} is not a role; one of {', '.join(ROLES)}")
-    return value
-
-
 @user_app.command("create")
 def user_create(
     username: Annotated[str, typer.Argument(help="Login name (letters, digits, . _ @ -).")],
     role: Annotated[
         str,
         typer.Option(
-            parser=_role,
+            parser=choice(ROLES, "role"),
             metavar="ROLE",
             autocompletion=lambda: list(ROLES),
             help="clerk or archivist (of one authority), triage (the triage desk) or admin.",
