@@ -22,12 +22,15 @@ def run_with_database(
     settings: Settings | None = None,
     *,
     refused: type[Exception] | tuple[type[Exception], ...] = (),
+    configure_logs: bool = True,
 ) -> T:
     """Run `work` on the database of `settings` (default: the configured ones), closed
     afterwards. An error of `refused` is the operator's mistake: it is printed and the command
-    exits with 2."""
+    exits with 2. `configure_logs=False` for a read inside a command that has set up its
+    logging already (the directory's authority ids behind every --authority)."""
     settings = settings or Settings()
-    configure_logging(settings.log_format, settings.log_level)
+    if configure_logs:
+        configure_logging(settings.log_format, settings.log_level)
 
     async def _go() -> T:
         db = Database(settings.effective_database_url, pool_size=2)

@@ -146,7 +146,7 @@ def _read(settings: Settings, query: Callable[[AsyncSession], Awaitable[T]]) -> 
         async with db.sessionmaker() as session:
             return await query(session)
 
-    return run_with_database(read, settings)
+    return run_with_database(read, settings, configure_logs=False)
 
 
 def _authorities(settings: Settings) -> list[Authority]:
