@@ -44,6 +44,18 @@ from eantrag.db import utcnow
 
 log = structlog.get_logger("archive")
 
+# What its callers (the command line, the archivist's pages) take from here with the service.
+__all__ = [
+    "AppraisalResult",
+    "ArchiveService",
+    "ConfirmResult",
+    "ExportProgress",
+    "ExportResult",
+    "ExportedProcess",
+    "OfferResult",
+    "Plan",
+]
+
 
 class ArchiveService:
     def __init__(
