@@ -18,8 +18,8 @@ from typing import Any, cast
 
 import orjson
 
-from intake.forms import FORMS
-from intake.forms.xmlmodel import XmlRoot, record_to_xml
+from contracts.forms import FORMS
+from contracts.forms.xmlmodel import XmlRoot, record_to_xml
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 WOHNGELD = FORMS["wohngeld-mietzuschuss"]

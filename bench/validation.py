@@ -78,7 +78,8 @@ def child(contender: str, path: str, seconds: float) -> dict[str, Any]:
     from lxml import etree
 
     from bench.generate import WOHNGELD
-    from intake.validation import InlineAttachments, XmlStreamValidator, finish_xml
+    from intake.inline import InlineAttachments
+    from intake.xmlstream import XmlStreamValidator, finish_xml
 
     data = Path(path).read_bytes()
     # The form's own XSD, as it is published: libxml2 checks every xs:base64Binary itself here.

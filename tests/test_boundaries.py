@@ -58,3 +58,10 @@ def test_a_context_reading_another_context_breaks_the_check(tmp_path: Path) -> N
     result = lint_imports(with_import(tmp_path, "intake/consumers.py", "routing.models"))
     assert result.returncode != 0
     assert "intake is not allowed to import routing" in result.stdout
+
+
+def test_the_forms_published_language_imports_no_context(tmp_path: Path) -> None:
+    """The forms sit in contracts, below every context that reads them."""
+    result = lint_imports(with_import(tmp_path, "contracts/forms/labels.py", "intake.models"))
+    assert result.returncode != 0
+    assert "contracts.forms.labels -> intake.models" in result.stdout

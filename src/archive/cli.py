@@ -30,8 +30,9 @@ from rich.table import Table
 from archive import steps
 from archive.errors import ArchiveError
 from archive.package import verify_package
+from archive.results import ConfirmResult, ExportResult, Plan
 from archive.schema import VERSIONS, SchemaCheck
-from archive.service import ArchiveService, ConfirmResult, ExportResult, Plan
+from archive.service import ArchiveService
 from eantrag.authorities import require_known_authority
 from eantrag.db import Database
 from eantrag.logs import configure_logging

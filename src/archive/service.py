@@ -11,10 +11,8 @@ import asyncio
 import dataclasses
 import hashlib
 import uuid
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Protocol
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +23,18 @@ from archive.errors import ArchiveError, UnknownProcess
 from archive.messages import read_appraisal, read_import_confirmation, read_message_bytes
 from archive.models import Process, ProcessObject
 from archive.package import PackageEntry, write_message_container, write_transfer_package
+from archive.results import (
+    FOUR_STEP,
+    TWO_STEP,
+    AppraisalResult,
+    ConfirmResult,
+    ExportedProcess,
+    ExportProgress,
+    ExportResult,
+    NoProgress,
+    OfferResult,
+    Plan,
+)
 from archive.retention import due_cases
 from archive.schema import SchemaCheck, namespace
 from archive.sources import ArchivableAkte, CaseSource, ClosedCase
@@ -34,80 +44,17 @@ from eantrag.db import utcnow
 
 log = structlog.get_logger("archive")
 
-TWO_STEP = "two-step"
-FOUR_STEP = "four-step"
-
-
-class ExportProgress(Protocol):
-    def started(self, process_id: uuid.UUID, cases: int, total_bytes: int) -> None: ...
-
-    def advanced(self, cases: int, written_bytes: int) -> None: ...
-
-
-class _NoProgress:
-    def started(self, process_id: uuid.UUID, cases: int, total_bytes: int) -> None:
-        return None
-
-    def advanced(self, cases: int, written_bytes: int) -> None:
-        return None
-
-
-@dataclass
-class OfferResult:
-    process_id: uuid.UUID
-    path: Path
-    cases: list[ClosedCase]
-
-
-@dataclass
-class AppraisalResult:
-    process_id: uuid.UUID
-    receipt: Path
-    taken: list[str]
-    destroyed_later: list[str]
-
-
-@dataclass
-class ExportedProcess:
-    process_id: uuid.UUID
-    variant: str
-    path: Path | None
-    cases: list[str]
-    destroyed: list[str]
-    files: int = 0
-    bytes_in: int = 0
-    size: int = 0
-
-
-@dataclass
-class Plan:
-    """What a destructive step will do: the cases it deletes (with why), sends and keeps."""
-
-    delete: list[tuple[str, str]] = field(default_factory=list)
-    transfer: list[str] = field(default_factory=list)
-    kept: list[tuple[str, str]] = field(default_factory=list)
-
-
-@dataclass
-class ExportResult:
-    processes: list[ExportedProcess] = field(default_factory=list)
-    not_transferred_v: list[str] = field(default_factory=list)
-    """Due cases whose unit says V: destroyed after the archive agreed, never sent unasked."""
-    unreferenced_blobs: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ConfirmResult:
-    process_id: uuid.UUID
-    archived: list[tuple[str, str | None]] = field(default_factory=list)
-    failed: list[tuple[str, list[str]]] = field(default_factory=list)
-    unknown: list[str] = field(default_factory=list)
-    pending: list[str] = field(default_factory=list)
-    unreferenced_blobs: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and not self.unknown
+# What its callers (the command line, the archivist's pages) take from here with the service.
+__all__ = [
+    "AppraisalResult",
+    "ArchiveService",
+    "ConfirmResult",
+    "ExportProgress",
+    "ExportResult",
+    "ExportedProcess",
+    "OfferResult",
+    "Plan",
+]
 
 
 class ArchiveService:
@@ -290,7 +237,7 @@ class ArchiveService:
         """Four-step processes that were appraised, then every other due case as a two-step
         process. One ZIP per process."""
         namespace(version)
-        progress = progress or _NoProgress()
+        progress = progress or NoProgress()
         result = ExportResult()
         for process in await repository.processes_with_status(
             self.session, authority_id, "appraised"

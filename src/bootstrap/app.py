@@ -236,6 +236,8 @@ def _serve_docs(app: FastAPI) -> None:
             swagger_css_url=f"{ASSETS}/swagger-ui/swagger-ui.css",
             swagger_favicon_url=favicon,
             oauth2_redirect_url="/docs/oauth2-redirect",
+            # no badge image from validator.swagger.io
+            swagger_ui_parameters={"validatorUrl": None},
         )
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)

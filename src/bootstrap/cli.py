@@ -11,8 +11,10 @@ from rich.console import Console
 
 from bootstrap.components import COMPONENTS
 from eantrag import __version__, authorities, heap, schema
+from eantrag.cli import choice
 from eantrag.logs import configure_logging
 from eantrag.metrics import serve_metrics
+from eantrag.runtime import OUTBOX_RELAY
 from eantrag.settings import Settings
 from routing import cli as routing_cli
 
@@ -112,9 +114,23 @@ def serve(
     )
 
 
+# What `eantrag worker` takes, from the components' declarations (no runtime needed).
+WORKER_NAMES = tuple(sorted([OUTBOX_RELAY, *(name for c in COMPONENTS for name in c.worker_names)]))
+
+
 @app.command()
 def worker(
-    name: Annotated[str, typer.Argument(help="Which worker to run (see `eantrag workers`).")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            parser=choice(WORKER_NAMES, "worker"),
+            metavar="NAME",
+            autocompletion=lambda: list(WORKER_NAMES),
+            help=f"Which worker to run: {', '.join(WORKER_NAMES)} "
+            "(fitconnect only with the EANTRAG_FITCONNECT_* settings).",
+            show_default=False,
+        ),
+    ],
 ) -> None:
     """Run one pipeline worker, for deployments that scale workers separately."""
     from bootstrap.app import run_workers, stop_workers
@@ -126,8 +142,13 @@ def worker(
     async def _run() -> None:
         runtime = await open_pipeline(settings)
         if name not in runtime.workers:
+            # A declared worker this installation does not run (FIT-Connect not configured).
             await runtime.close()
-            raise typer.BadParameter(f"unknown worker {name!r}; known: {sorted(runtime.workers)}")
+            console.print(
+                f"[red]worker {name} is not configured here[/red]; "
+                f"these run: {', '.join(sorted(runtime.workers))}"
+            )
+            raise typer.Exit(2)
         tasks = await run_workers(runtime, [name])
         if settings.worker_metrics_port is not None:
             serve_metrics(settings.host, settings.worker_metrics_port)

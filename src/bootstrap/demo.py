@@ -13,6 +13,7 @@ from rich.table import Table
 
 from bootstrap.app import create_app
 from bootstrap.wiring import open_pipeline
+from contracts.forms import FORMS
 from eantrag import schema
 from eantrag.db import Database
 from eantrag.paths import project_root
@@ -21,7 +22,6 @@ from fitconnect_destination.demo import submit_through_standin
 from identity.people.demo import demo_accounts
 from identity.portals import service as portal_service
 from intake import fitconnect
-from intake.forms import FORMS
 from routing import repository as routing_repository
 from routing import service as routing_service
 from routing.xzufi import read_xzufi

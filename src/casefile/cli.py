@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import orjson
 import typer
@@ -20,9 +18,8 @@ from casefile.errors import FilePlanInvalid
 from casefile.fileplan import DEFAULT_AUTHORITY, read_plan
 from casefile.models import ApiToken
 from eantrag.authorities import require_known_authority
+from eantrag.cli import run_with_database
 from eantrag.db import Database, utcnow
-from eantrag.logs import configure_logging
-from eantrag.settings import Settings
 
 token_app = typer.Typer(help="Clerk API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
@@ -33,23 +30,6 @@ console = Console(stderr=True, soft_wrap=True)
 class Role(StrEnum):
     clerk = "clerk"
     triage = "triage"
-
-
-T = TypeVar("T")
-
-
-def _run(work: Callable[[Database], Awaitable[T]]) -> T:
-    settings = Settings()
-    configure_logging(settings.log_format, settings.log_level)
-
-    async def _go() -> T:
-        db = Database(settings.effective_database_url, pool_size=2)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(_go())
 
 
 # --- tokens ----------------------------------------------------------------------------------
@@ -85,7 +65,7 @@ def token_create(
                 expires_in_days=expires_in_days,
             )
 
-    issued = _run(_create)
+    issued = run_with_database(_create)
     expiry = issued.row.expires_at.isoformat() if issued.row.expires_at else "never"
     console.print(
         f"token {issued.row.id} for {authority or '—'} ({role}), expires {expiry}; "
@@ -106,7 +86,7 @@ def token_list() -> None:
     for column in ("id", "name", "authority", "role", "created", "expires", "state"):
         # Ids and times are copied whole: never wrapped or cut.
         table.add_column(column, no_wrap=column in ("id", "created", "expires"))
-    for row in _run(_list):
+    for row in run_with_database(_list):
         state = "revoked" if row.revoked_at else "active"
         if row.expires_at and row.revoked_at is None and row.expires_at <= utcnow():
             state = "expired"
@@ -135,7 +115,7 @@ def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id (U
         async with db.transaction() as session:
             return await auth.revoke(session, parsed) is not None
 
-    if not _run(_revoke):
+    if not run_with_database(_revoke):
         console.print(f"[red]no token {parsed}[/red]")
         raise typer.Exit(1)
     console.print(f"token {parsed} revoked")
@@ -156,7 +136,7 @@ def audit_verify(
         async with db.sessionmaker() as session:
             return await audit.verify(session, authority)
 
-    result = _run(_verify)
+    result = run_with_database(_verify)
     for item in result.breaks:
         typer.echo(
             f"BROKEN case {item.case_id} ({item.file_reference}) at entry {item.position}: "
@@ -196,7 +176,7 @@ def fileplan_import(
         async with db.transaction() as session:
             await service.import_plan(session, target, plan)
 
-    _run(_import)
+    run_with_database(_import)
     what = "the default plan" if target == DEFAULT_AUTHORITY else f"the plan of {target}"
     console.print(f"{what}: {len(plan.units)} unit(s) imported")
 
@@ -218,7 +198,7 @@ def fileplan_show(
             return b""
         return orjson.dumps(plan.model_dump(mode="json", by_alias=True), option=orjson.OPT_INDENT_2)
 
-    text = _run(_show)
+    text = run_with_database(_show)
     if not text:
         console.print(f"{authority} has no plan yet; it gets the default one with its first file")
         raise typer.Exit(1)

@@ -19,6 +19,7 @@ COMPONENT = Component(
     name="casefile",
     routes=(Routes(router), Routes(triage_page.router)),
     workers=workers,
+    worker_names=("casefile", "triage", "renderer"),
     commands=(("token", token_app), ("audit", audit_app), ("fileplan", fileplan_app)),
     models=("casefile.models",),
 )

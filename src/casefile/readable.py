@@ -5,7 +5,7 @@ forms' published language), a declared port in the import-linter contracts.
 
 One view model for every rendering a person reads — the HTML rendering, the PDF/A rendering and
 the clerk's pages — so that they cannot drift apart: captions from the form's labels
-(`intake.forms.labels`), dates as `23.11.1979`, amounts as `1.234,56 €`, code values by their
+(`contracts.forms.labels`), dates as `23.11.1979`, amounts as `1.234,56 €`, code values by their
 names from the code list, and no technical keys (message header, list URIs, schema ids). The
 walk follows the form's model, so a value is formatted by its schema type, not guessed from its
 text; a record of a form the registry does not know is shown generically, still without the
@@ -26,11 +26,11 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from intake.forms import FORMS
-from intake.forms.basis import Code
-from intake.forms.labels import HIDDEN, label
-from intake.forms.simpletypes import Betrag, Datum, Zeitpunkt
-from intake.forms.wohngeld import Wohnflaeche
+from contracts.forms import FORMS
+from contracts.forms.basis import Code
+from contracts.forms.labels import HIDDEN, label
+from contracts.forms.simpletypes import Betrag, Datum, Zeitpunkt
+from contracts.forms.wohngeld import Wohnflaeche
 
 LOCAL_TIME = ZoneInfo("Europe/Berlin")
 GENERAL = "Allgemeine Angaben"

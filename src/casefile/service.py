@@ -63,7 +63,7 @@ from casefile.schemas import ApplicationToFile
 from contracts.application import AuthorityMessage, ReceivedApplication, UnroutableApplication
 from contracts.status import StatusChanged
 from contracts.values import InvalidKey, leika_key
-from eantrag.blobs import BlobStore, TieredBlobStore, blob_key
+from eantrag.blobs import BlobStore, TieredBlobStore, blob_key, hash_blob
 from eantrag.broker import PermanentError
 from eantrag.db import Insert, column_values, insert_rows, table_of, utcnow
 from eantrag.outbox import outbox_table
@@ -192,14 +192,10 @@ async def verify_blob(blobs: BlobStore, key: str, sha256: str, size: int) -> Non
     """Read the bytes back and prove they are the ones the message promises."""
     if key != blob_key(sha256):
         raise BlobMismatch(f"blob key {key!r} does not name SHA-256 {sha256}")
-    digest = hashlib.sha256()
-    length = 0
-    async for chunk in blobs.read(key):
-        digest.update(chunk)
-        length += len(chunk)
-    if digest.hexdigest() != sha256 or length != size:
+    found, length = await hash_blob(blobs, key)
+    if found != sha256 or length != size:
         raise BlobMismatch(
-            f"blob {key} holds {length} bytes with SHA-256 {digest.hexdigest()}, "
+            f"blob {key} holds {length} bytes with SHA-256 {found}, "
             f"expected {size} bytes with {sha256}"
         )
 

@@ -20,6 +20,7 @@ COMPONENT = Component(
     name="citizen",
     routes=(Routes(router),),
     workers=consumers.workers,
+    worker_names=("notifications",),
     startup=_startup,
     models=("citizen.models",),
 )

@@ -20,8 +20,8 @@ from citizen.models import NO_ADDRESS, NOT_CONFIGURED, SENT, Notification
 from citizen.pipeline_source import PipelineSource
 from citizen.sources import Bescheid
 from citizen.templates import LOCAL_TIME, OUTCOMES, local_time
+from contracts.forms import FORMS
 from eantrag.runtime import Runtime
-from intake.forms import FORMS
 from intake.models import StatusEvent
 from intake.service import StatusView
 

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casefile import citizen as casefile_citizen
 from casefile.service import store_bytes
 from citizen.sources import Addressee, Bescheid, SentMessage
+from contracts.forms import FORMS
 from eantrag.blobs import TieredBlobStore
 from eantrag.db import insert_rows
-from intake.forms import FORMS
 from intake.models import Application
 
 

@@ -15,7 +15,7 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, BinaryIO, Protocol, cast
@@ -64,6 +64,100 @@ class BlobStore(Protocol):
 
 async def read_all(store: BlobStore, key: str) -> bytes:
     return b"".join([chunk async for chunk in store.read(key)])
+
+
+class SpoolTooLarge(ValueError):
+    """More bytes arrived than the spool was allowed to take."""
+
+
+class HashingSpool:
+    """Bytes hashed as they are written (SHA-256, and SHA-512 unless told otherwise), kept in
+    memory up to `memory_limit`, then in a temporary file, until their owner closes them.
+
+    The one place that reads a stream while hashing it: the intake's bodies and parts (SHA-512
+    for FIT-Connect's metadata), the e-Akte's uploads and its downloads checked against the
+    filed hash.
+    """
+
+    def __init__(
+        self,
+        memory_limit: int,
+        media_type: str = "application/octet-stream",
+        *,
+        sha512: bool = True,
+    ) -> None:
+        # Outlives this call: closed by its owner once the bytes are stored or sent.
+        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=memory_limit)  # noqa: SIM115
+        self.media_type = media_type  # what `BlobStore.put` is told
+        self.size = 0
+        self._sha256 = hashlib.sha256()
+        self._sha512 = hashlib.sha512() if sha512 else None
+
+    def write(self, chunk: bytes) -> None:
+        self.file.write(chunk)
+        self._sha256.update(chunk)
+        if self._sha512 is not None:
+            self._sha512.update(chunk)
+        self.size += len(chunk)
+
+    @property
+    def sha256(self) -> str:
+        return self._sha256.hexdigest()
+
+    @property
+    def sha512(self) -> str:
+        if self._sha512 is None:
+            raise AttributeError("this spool was made without SHA-512")
+        return self._sha512.hexdigest()
+
+    def read_all(self) -> bytes:
+        self.file.seek(0)
+        return self.file.read()
+
+    def rewind(self) -> IO[bytes]:
+        """The file, at its start: for a blob store's `put` or a response's stream."""
+        self.file.seek(0)
+        return self.file
+
+    def close(self) -> None:
+        self.file.close()
+
+
+async def spool_stream(
+    chunks: AsyncIterable[bytes],
+    memory_limit: int,
+    *,
+    max_size: int | None = None,
+    sha512: bool = False,
+) -> HashingSpool:
+    """Read a stream (a request body) into a hashing spool; `SpoolTooLarge` as soon as it
+    passes `max_size`, with nothing kept."""
+    spool = HashingSpool(memory_limit, sha512=sha512)
+    try:
+        async for chunk in chunks:
+            if max_size is not None and spool.size + len(chunk) > max_size:
+                raise SpoolTooLarge(f"more than {max_size} bytes")
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+async def spool_blob(store: BlobStore, key: str, memory_limit: int) -> HashingSpool:
+    """A stored blob's bytes, spooled while hashing, so the caller can prove they are the ones
+    it filed before handing them out; `BlobNotFound` if there is none."""
+    return await spool_stream(store.read(key), memory_limit)
+
+
+async def hash_blob(store: BlobStore, key: str) -> tuple[str, int]:
+    """SHA-256 and size of a stored blob, read without keeping it; `BlobNotFound` if absent."""
+    digest = hashlib.sha256()
+    size = 0
+    async for chunk in store.read(key):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
 
 
 class FileBlobStore:

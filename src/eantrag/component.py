@@ -30,6 +30,8 @@ class Component:
     name: str
     routes: Sequence[Routes] = ()
     workers: Callable[[Runtime], dict[str, Worker]] | None = None
+    # the names `workers` can hand out, known without a runtime (the choices of `eantrag worker`)
+    worker_names: Sequence[str] = ()
     # `eantrag <name> …` sub-commands, in the order they are listed
     commands: Sequence[tuple[str, typer.Typer]] = ()
     # runs in the API's lifespan once the runtime is open (e.g. to put state on `app.state`)

@@ -69,6 +69,10 @@ def build_broker(settings: Settings, db: Database) -> Broker:
     return DatabaseQueueBroker(db, retry_delays=settings.retry_delays_seconds)
 
 
+# The infrastructure's own worker: it publishes the outbox.
+OUTBOX_RELAY = "outbox-relay"
+
+
 async def open_runtime(settings: Settings) -> Runtime:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -82,5 +86,5 @@ async def open_runtime(settings: Settings) -> Runtime:
     relay = OutboxRelay(
         db, broker, batch_size=settings.relay_batch_size, idle_seconds=settings.relay_idle_seconds
     )
-    runtime.workers["outbox-relay"] = relay.run
+    runtime.workers[OUTBOX_RELAY] = relay.run
     return runtime

@@ -14,9 +14,9 @@ import typer
 from lxml import etree
 from rich.console import Console
 
+from contracts.forms import FormSpec, form_by_namespace
 from fitconnect_destination import keys
 from intake.fitconnect import OutgoingAttachment
-from intake.forms import FormSpec, form_by_namespace
 
 fitconnect_app = typer.Typer(
     help="FIT-Connect: the destination's keys, and a sender for trials.", no_args_is_help=True

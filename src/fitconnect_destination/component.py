@@ -12,6 +12,8 @@ COMPONENT = Component(
     # The callback touches no database: it checks a MAC and wakes the worker.
     routes=(Routes(router, uses_database=False),),
     workers=consumers.workers,
+    # only when EANTRAG_FITCONNECT_ENABLED
+    worker_names=("fitconnect",),
     commands=(("fitconnect", fitconnect_app),),
     models=("fitconnect_destination.models",),
 )

@@ -17,6 +17,7 @@ import httpx
 from jwcrypto import jwk, jws
 from rich.console import Console
 
+from contracts.forms import FormSpec
 from eantrag.runtime import Runtime
 from fitconnect_destination import keys, repository
 from fitconnect_destination.client import SubmissionApi
@@ -25,7 +26,6 @@ from fitconnect_destination.service import Destination, receive_pending
 from fitconnect_destination.standin import RegisteredDestination, StandIn, running
 from intake import service as intake_service
 from intake.fitconnect import OutgoingAttachment
-from intake.forms import FormSpec
 from intake.service import StatusTokens
 
 

@@ -36,6 +36,8 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     # eantrag's own: FITKO documents no type for these.
     "too-large": ProblemType(OURS + "too-large", "Inhalt zu groß"),
     "form-invalid": ProblemType(OURS + "form-invalid", "Antrag ungültig"),
+    # The message's nachrichtenUUID came before with other content (XÖV: never reused).
+    "message-repeated": ProblemType(OURS + "message-repeated", "Nachricht bereits erhalten"),
 }
 
 

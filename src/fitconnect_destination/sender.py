@@ -14,9 +14,9 @@ import httpx
 import orjson
 from jwcrypto import jwk
 
+from contracts.forms import FormSpec
 from fitconnect_destination.jose import encrypt
 from intake.fitconnect import OutgoingAttachment, metadata_for
-from intake.forms import FormSpec
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import structlog
 from jsonschema import Draft202012Validator
 from prometheus_client import Counter
 
-from eantrag.blobs import TieredBlobStore
+from eantrag.blobs import HashingSpool, TieredBlobStore
 from eantrag.db import Database, utcnow
 from eantrag.problems import ProblemError
 from fitconnect_destination import jose, repository
@@ -39,7 +39,6 @@ from intake import errors as intake_errors
 from intake.fitconnect import multipart_body
 from intake.receiving import Limits, ReceivedAttachment
 from intake.service import Receipt, StatusTokens, submit
-from intake.spool import Spool
 
 log = structlog.get_logger(__name__)
 
@@ -219,6 +218,17 @@ async def open_submission(dest: Destination, ref: SubmissionRef) -> Opened:
 
 def _intake_problems(exc: ProblemError) -> list[Problem]:
     """Intake's refusal, as the problems of a reject event."""
+    if isinstance(exc, intake_errors.Conflict):
+        # Not intake's detail: it names the application filed from the earlier message.
+        return [
+            Problem(
+                "message-repeated",
+                f"the {v.name} {v.reason} was received before with other content; "
+                "a new message needs a new one",
+                "data",
+            )
+            for v in exc.violations
+        ]
     if isinstance(exc, intake_errors.TooLarge):
         reason = "too-large"
     elif isinstance(exc, intake_errors.Malformed):
@@ -251,7 +261,7 @@ async def file(dest: Destination, ref: SubmissionRef, opened: Opened) -> Receipt
     ]
     parts += [(aid, media, content, name) for aid, content, media, name in opened.attachments]
     body, content_type = multipart_body(parts)
-    document = Spool(dest.limits.spool_memory, "application/json")
+    document = HashingSpool(dest.limits.spool_memory, "application/json")
     document.write(opened.metadata)
     try:
         return await submit(
@@ -277,6 +287,18 @@ async def file(dest: Destination, ref: SubmissionRef, opened: Opened) -> Receipt
         document.close()
 
 
+async def _filed_with_another(
+    dest: Destination, ref: SubmissionRef, receipt: Receipt
+) -> str | None:
+    """The earlier submission the receipt's application was filed with, if not this one: the
+    same message (nachrichtenUUID, content) sent again in a submission of its own."""
+    async with dest.db.sessionmaker() as session:
+        holder = await repository.by_application(session, receipt.application_id)
+    if holder is None or holder["submission_id"] == ref.submission_id:
+        return None  # this submission's own filing, found again after a crash
+    return str(holder["submission_id"])
+
+
 async def decide(dest: Destination, ref: SubmissionRef) -> dict[str, Any]:
     """Open, check and file the submission; store the signed answer. Returns the row."""
     jti = uuid.uuid4()
@@ -298,7 +320,11 @@ async def decide(dest: Destination, ref: SubmissionRef) -> dict[str, Any]:
         )
     else:
         event, payload = jose.ACCEPT, {"authenticationTags": opened.tags}
-        values |= {"state": FILED, "application_id": receipt.application_id}
+        earlier = await _filed_with_another(dest, ref, receipt) if receipt.replayed else None
+        # A message that came before in another submission is accepted as intake answers a
+        # repeat, and is linked to the submission it was filed with, not to this one.
+        application_id = None if earlier else receipt.application_id
+        values |= {"state": FILED, "application_id": application_id}
         SUBMISSIONS.labels("accept").inc()
         log.info(
             "fitconnect.filed",
@@ -306,6 +332,7 @@ async def decide(dest: Destination, ref: SubmissionRef) -> dict[str, Any]:
             case_id=ref.case_id,
             application_id=str(receipt.application_id),
             replayed=receipt.replayed,
+            filed_with_submission=earlier,
         )
     values["event"] = jose.security_event(
         dest.keys,

@@ -11,6 +11,7 @@ import structlog
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from contracts.forms import FORMS, schema_dir
 from eantrag.metrics import APPLICATIONS_ACCEPTED, VALIDATION_FAILURES
 from eantrag.problems import NotFound, ProblemError, problem_responses
 from eantrag.runtime import Runtime
@@ -18,7 +19,6 @@ from identity import ratelimit
 from identity.portals.api import Sending, authorize
 from intake import service
 from intake.errors import BadRequest, Violation
-from intake.forms import FORMS, schema_dir
 from intake.receiving import Limits, receive
 from intake.schemas import FormLinks, FormOut, ReceiptOut, StatusOut, TimelineEntry
 

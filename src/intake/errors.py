@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from contracts.forms import FORMS
 from eantrag.problems import ProblemError, Violation
-from intake.forms import FORMS
 
 __all__ = [
     "BadRequest",

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from intake.forms import FormSpec
+from contracts.forms import FormSpec
 
 
 @dataclass(frozen=True)

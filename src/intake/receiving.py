@@ -4,69 +4,49 @@ Every byte is written to a spool (memory up to a limit, then a temporary file) a
 arrives; XML is fed to the streaming validator in the same pass. Nothing here touches the database
 or the blob store: a rejected request leaves no trace.
 
-Small bodies are read on the event loop: a few kilobytes cost less than a hop to a thread. A large
-body (over `OFFLOAD_BYTES`, or of unknown length) is hashed, parsed and validated in a thread of
-its own, so that a 100 MB document does not hold up the requests that arrive meanwhile.
+Small bodies are read on the event loop: a few kilobytes cost less than a hop to a thread. A
+large body (over `intake.offload.OFFLOAD_BYTES`, or of unknown length) is hashed, parsed and
+validated in a thread of its own, so that a 100 MB document does not hold up the requests that
+arrive meanwhile. A FIT-Connect envelope's rules are `intake.envelope`'s.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import re
-import uuid
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
-from importlib import resources
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any, cast
 
-import orjson
-from jsonschema import Draft202012Validator
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
+from contracts.forms import FORMS, FormSpec
+from eantrag.blobs import HashingSpool
+from intake.envelope import (
+    SUBMISSION_ID,
+    ReceivedAttachment,
+    check_data_matches,
+    check_envelope,
+    check_filename,
+)
 from intake.errors import (
     BadSubmission,
-    Invalid,
     Malformed,
     TooLarge,
     UnsupportedMediaType,
     Violation,
 )
-from intake.forms import FORMS, FormSpec
-from intake.spool import Spool
-from intake.validation import (
-    SNIFF_LIMIT,
-    InlineAttachments,
-    ValidatedApplication,
-    XmlStreamValidator,
-    finish_xml,
-    load_json,
-    validate_json,
-)
+from intake.inline import InlineAttachments
+from intake.offload import BodyWorker, offload
+from intake.validation import ValidatedApplication, validate_json
+from intake.xmlstream import SNIFF_LIMIT, XmlStreamValidator, finish_xml
 
-__all__ = ["Limits", "ReceivedAttachment", "Spool", "Submission", "receive"]
+__all__ = ["Limits", "ReceivedAttachment", "Submission", "receive"]
 
 XML_TYPES = {"application/xml", "text/xml"}
 JSON_TYPES = {"application/json"}
 MULTIPART = "multipart/form-data"
-SUBMISSION_ID = "submissionId"
-"""An optional part: FIT-Connect's id of the submission, a natural idempotency key like the
-form's nachrichtenUUID."""
-# No paths, no control characters (C0, DEL, C1), no bidi overrides that disguise an extension,
-# none of the characters Windows reserves (a clerk's desktop or an archive ZIP unpacks them).
-_SAFE_FILENAME = re.compile(
-    r'^[^/\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069:<>"|?*]{1,255}$'
-)
-OFFLOAD_BYTES = 1024 * 1024
-"""Bodies larger than this (or of unknown length) are read in a thread of their own."""
-BATCH_BYTES = 1024 * 1024
-"""A thread reading a large body is handed chunks of about this size, not each network read."""
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -85,17 +65,9 @@ class Limits:
 
 
 @dataclass
-class ReceivedAttachment:
-    attachment_id: str
-    spool: Spool
-    filename: str | None
-    purpose: str
-
-
-@dataclass
 class Submission:
     application: ValidatedApplication
-    original: Spool
+    original: HashingSpool
     attachments: list[ReceivedAttachment] = field(default_factory=list)
     metadata: dict[str, Any] | None = None
     inline: InlineAttachments | None = None
@@ -153,55 +125,6 @@ class _Capped:
         return TooLarge(f"{self.what} exceeds the limit{of_form}: {self.limit} bytes")
 
 
-class _Worker:
-    """Where the blocking work of one body runs: inline on the event loop, or in a thread.
-
-    One thread per large body, always the same: an lxml parser must stay on the thread that
-    created it (it shares that thread's libxml2 dictionary), and the thread ends with the body.
-    """
-
-    def __init__(self, offload: bool) -> None:
-        self._executor = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-body") if offload else None
-        )
-        self._batch: list[bytes] = []
-        self._batched = 0
-
-    async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        if self._executor is None:
-            return fn(*args, **kwargs)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
-
-    async def feed(self, consume: Callable[[bytes], None], chunk: bytes) -> None:
-        if self._executor is None:
-            consume(chunk)
-            return
-        self._batch.append(chunk)
-        self._batched += len(chunk)
-        if self._batched >= BATCH_BYTES:
-            await self.flush(consume)
-
-    async def flush(self, consume: Callable[[bytes], None]) -> None:
-        if self._batch:
-            batch, self._batch, self._batched = b"".join(self._batch), [], 0
-            await self.call(consume, batch)
-
-    def close(self, cleanup: Callable[[], None] | None = None) -> None:
-        """Release the thread; `cleanup` runs after whatever it is still doing (cancellation)."""
-        if self._executor is None:
-            if cleanup is not None:
-                cleanup()
-            return
-        if cleanup is not None:
-            self._executor.submit(cleanup)
-        self._executor.shutdown(wait=False)
-
-
-def _offload(declared_length: int | None) -> bool:
-    return declared_length is None or declared_length > OFFLOAD_BYTES
-
-
 async def receive(
     body: AsyncIterator[bytes],
     content_type: str | None,
@@ -213,7 +136,7 @@ async def receive(
     media_type, params = base_media_type(content_type)
     if media_type in XML_TYPES | JSON_TYPES:
         _refuse_charset(media_type, params)
-    worker = _Worker(_offload(content_length))
+    worker = BodyWorker(offload(content_length))
     if media_type in XML_TYPES:
         return await _receive_xml(body, media_type, limits, today, worker, content_length)
     if media_type in JSON_TYPES:
@@ -255,7 +178,7 @@ class _XmlPart:
         self, limits: Limits, media_type: str, what: str, declared: int | None = None
     ) -> None:
         self.limits = limits
-        self.spool = Spool(limits.spool_memory, media_type)
+        self.spool = HashingSpool(limits.spool_memory, media_type)
         self.inline = InlineAttachments(limits.spool_memory)
         self.validator = XmlStreamValidator(replay=lambda: self.spool.file, inline=self.inline)
         # The declared length counts once the head has named the form and so its limit.
@@ -289,7 +212,7 @@ async def _receive_xml(
     media_type: str,
     limits: Limits,
     today: date | None,
-    worker: _Worker,
+    worker: BodyWorker,
     declared: int | None,
 ) -> Submission:
     part = await worker.call(_XmlPart, limits, media_type, "the document", declared)
@@ -306,7 +229,7 @@ async def _receive_xml(
 
 
 def _check_json(
-    spool: Spool, limits: Limits, today: date | None, inline: InlineAttachments
+    spool: HashingSpool, limits: Limits, today: date | None, inline: InlineAttachments
 ) -> ValidatedApplication:
     application = validate_json(spool.read_all(), today=today, inline=inline)
     cap = _Capped(limits.form_cap(application.form), "the document")
@@ -320,10 +243,10 @@ async def _receive_json(
     media_type: str,
     limits: Limits,
     today: date | None,
-    worker: _Worker,
+    worker: BodyWorker,
     declared: int | None,
 ) -> Submission:
-    spool = Spool(limits.spool_memory, media_type)
+    spool = HashingSpool(limits.spool_memory, media_type)
     inline = InlineAttachments(limits.spool_memory)
     # The form is known only once the whole document is parsed: until then, the largest limit.
     cap = _Capped(limits.largest_form_cap, "the document", declared)
@@ -349,20 +272,12 @@ async def _receive_json(
     return Submission(application=application, original=spool, inline=inline)
 
 
-@cache
-def fitconnect_metadata_validator() -> Draft202012Validator:
-    """The official FIT-Connect metadata schema 1.0.0, as shipped in the `fitconnect` package."""
-    text = resources.files("fitconnect").joinpath("schema/metadata.schema.v1.0.0.json").read_text()
-    schema = orjson.loads(text)
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-
 @dataclass
 class _Part:
     name: str
     filename: str | None
     media_type: str
-    spool: Spool
+    spool: HashingSpool
     xml: _XmlPart | None = None
 
 
@@ -442,14 +357,14 @@ class _MultipartCollector:
             )
         filename = params.get("filename")
         if filename is not None:
-            _check_filename(filename, name)
+            check_filename(filename, name)
         media_type, type_params = base_media_type(self._headers.get("content-type"))
         if name == "data" and media_type in XML_TYPES | JSON_TYPES:
             _refuse_charset(media_type, type_params)
         media_type = media_type or (
             "application/json" if name == "metadata" else "application/octet-stream"
         )
-        part = _Part(name, filename, media_type, Spool(self.limits.spool_memory, media_type))
+        part = _Part(name, filename, media_type, HashingSpool(self.limits.spool_memory, media_type))
         if name == "data" and media_type in XML_TYPES:
             part.xml = _XmlPart(self.limits, media_type, "the data part")
             part.spool = part.xml.spool
@@ -485,26 +400,12 @@ class _MultipartCollector:
         self.inline.close()
 
 
-def _check_filename(filename: str, where: str) -> None:
-    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    if not _SAFE_FILENAME.match(filename) or base in {"", ".", ".."} or ".." in filename.split("/"):
-        raise BadSubmission(
-            [
-                Violation(
-                    "multipart.bad_filename",
-                    where,
-                    "file names must not contain paths or control characters",
-                )
-            ]
-        )
-
-
 async def _receive_multipart(
     body: AsyncIterator[bytes],
     boundary: str,
     limits: Limits,
     today: date | None,
-    worker: _Worker,
+    worker: BodyWorker,
     declared: int | None,
 ) -> Submission:
     collector = _MultipartCollector(limits)
@@ -550,88 +451,10 @@ def _malformed_multipart(exc: Exception) -> Malformed:
 
 
 def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None) -> Submission:
+    """The FIT-Connect envelope checked (`intake.envelope`), then its data part validated."""
     parts = collector.parts
-    missing = [name for name in ("metadata", "data") if name not in parts]
-    if missing:
-        raise BadSubmission(
-            [Violation("multipart.missing_part", name, f"no {name!r} part") for name in missing]
-        )
-    metadata = load_json(parts["metadata"].spool.read_all(), "metadata")
-    errors = sorted(fitconnect_metadata_validator().iter_errors(metadata), key=str)
-    if errors:
-        raise Invalid(
-            [
-                Violation(
-                    "fitconnect.metadata",
-                    "metadata/" + "/".join(str(p) for p in error.absolute_path),
-                    error.message[:500],
-                )
-                for error in errors
-            ],
-            detail="the metadata does not conform to the FIT-Connect metadata schema 1.0.0",
-        )
-    content = metadata["contentStructure"]
+    envelope = check_envelope(parts)
     data_part = parts["data"]
-    problems: list[Violation] = []
-
-    declared = content.get("data", {}).get("submissionSchema", {}).get("mimeType")
-    if declared and declared != data_part.media_type:
-        problems.append(
-            Violation(
-                "multipart.media_type_mismatch",
-                "data",
-                f"metadata announces {declared}, the part is {data_part.media_type}",
-            )
-        )
-    problems += _hash_problems("data", content.get("data", {}).get("hash"), data_part.spool)
-
-    announced = {a["attachmentId"]: a for a in content.get("attachments", [])}
-    if len(announced) != len(content.get("attachments", [])):
-        problems.append(
-            Violation(
-                "multipart.duplicate_attachment",
-                "metadata/contentStructure/attachments",
-                "an attachmentId is announced more than once",
-            )
-        )
-    for name in parts:
-        if name not in ("metadata", "data", SUBMISSION_ID) and name not in announced:
-            problems.append(
-                Violation(
-                    "multipart.unannounced_part",
-                    name,
-                    "the metadata announces no attachment with this id",
-                )
-            )
-    attachments: list[ReceivedAttachment] = []
-    for attachment_id, meta in announced.items():
-        part = parts.get(attachment_id)
-        if part is None:
-            problems.append(
-                Violation(
-                    "multipart.missing_attachment",
-                    attachment_id,
-                    "an announced attachment has no part",
-                )
-            )
-            continue
-        problems += _hash_problems(attachment_id, meta.get("hash"), part.spool)
-        filename = meta.get("filename") or part.filename
-        if filename is not None:
-            _check_filename(filename, attachment_id)
-        part.spool.media_type = meta.get("mimeType") or part.media_type
-        attachments.append(
-            ReceivedAttachment(
-                attachment_id, part.spool, filename, meta.get("purpose", "attachment")
-            )
-        )
-    submission_id = _submission_id(parts.get(SUBMISSION_ID))
-    if isinstance(submission_id, Violation):
-        problems.append(submission_id)
-        submission_id = None
-    if problems:
-        raise BadSubmission(problems)
-
     inline = collector.inline
     if data_part.xml is not None:
         application = data_part.xml.finish(today)
@@ -645,85 +468,14 @@ def _assemble(collector: _MultipartCollector, limits: Limits, today: date | None
     cap = _Capped(limits.form_cap(application.form), "the data part")
     cap.form = application.form.id
     cap.add(data_part.spool.size)
-
-    # What the metadata says of the data part must be what the data part turned out to be.
-    form = application.form
-    said = [
-        (
-            "fitconnect.schema_mismatch",
-            "metadata/contentStructure/data/submissionSchema/schemaUri",
-            content.get("data", {}).get("submissionSchema", {}).get("schemaUri"),
-            form.namespace,
-        ),
-        (
-            "fitconnect.service_mismatch",
-            "metadata/publicServiceType/identifier",
-            metadata.get("publicServiceType", {}).get("identifier"),
-            form.leika_urn,
-        ),
-    ]
-    mismatches = [
-        Violation(code, where, f"{given} does not match the form {form.id} ({expected})")
-        for code, where, given, expected in said
-        if given is not None and given != expected
-    ]
-    if mismatches:
-        raise Invalid(mismatches)
-    # An attachment carried inline (`inhalt`) needs no part of its own.
-    referenced: set[str] = {
-        str(ref["anlageId"])
-        for ref in application.form.attachment_refs(application.record)
-        if ref.get("anlageId") and "inhalt" not in ref
-    }
-    unknown = sorted(referenced - set(announced))
-    if unknown:
-        raise Invalid(
-            [
-                Violation(
-                    "fitconnect.attachment_unknown",
-                    "data",
-                    f"the form refers to the attachment {ref}, which the submission does not carry",
-                )
-                for ref in unknown
-            ]
-        )
+    check_data_matches(envelope, application)
 
     parts["metadata"].spool.close()
     return Submission(
         application=application,
         original=data_part.spool,
-        attachments=attachments,
-        metadata=metadata,
+        attachments=envelope.attachments,
+        metadata=envelope.metadata,
         inline=inline,
-        submission_id=submission_id,
+        submission_id=envelope.submission_id,
     )
-
-
-def _submission_id(part: _Part | None) -> str | Violation | None:
-    """The optional `submissionId` part: FIT-Connect's id of the submission, a UUID."""
-    if part is None:
-        return None
-    text = part.spool.read_all().decode("utf-8", "replace").strip()
-    part.spool.close()
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        return Violation(
-            "multipart.bad_submission_id", SUBMISSION_ID, "the submissionId must be a UUID"
-        )
-
-
-def _hash_problems(name: str, announced: dict[str, Any] | None, spool: Spool) -> list[Violation]:
-    if not announced:
-        return [Violation("fitconnect.hash_missing", name, "no hash announced")]
-    if announced.get("type") != "sha512":
-        return [Violation("fitconnect.hash_type", name, "only sha512 hashes are accepted")]
-    if str(announced.get("content", "")).lower() != spool.sha512:
-        return [
-            Violation(
-                "fitconnect.hash_mismatch",
-                name,
-                "the SHA-512 of the bytes differs from the metadata",
-            )
-        ]
-    return []

@@ -18,16 +18,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.application import AttachmentDocument, Document, ReceivedApplication
+from contracts.forms import FORMS
 from contracts.status import StatusChanged
-from eantrag.blobs import TieredBlobStore
+from eantrag.blobs import HashingSpool, TieredBlobStore
 from eantrag.db import Database, Insert, column_values, table_of, utcnow
 from eantrag.outbox import outbox_table
 from eantrag.settings import Settings
 from intake.errors import Conflict, Violation
-from intake.forms import FORMS
 from intake.models import Application, Attachment, StatusEvent
 from intake.receiving import Limits, ReceivedAttachment, Submission, receive
-from intake.spool import Spool
 
 RECEIVED = "received"
 
@@ -256,14 +255,14 @@ async def submit(
     submission.attachments.extend(documents)
     try:
         return await accept(
-        db, blobs, tokens, submission, idempotency_key, received_detail=received_detail
-    )
+            db, blobs, tokens, submission, idempotency_key, received_detail=received_detail
+        )
     finally:
         submission.close()
 
 
 async def _store(
-    blobs: TieredBlobStore, spools: list[Spool]
+    blobs: TieredBlobStore, spools: list[HashingSpool]
 ) -> tuple[dict[str, str], list[Insert]]:
     """Store each distinct content: sha256 → key, and the rows of those kept in the database.
 
@@ -272,7 +271,7 @@ async def _store(
     """
     keys: dict[str, str] = {}
     rows: list[Insert] = []
-    large: dict[str, Spool] = {}
+    large: dict[str, HashingSpool] = {}
     for spool in spools:
         sha256 = spool.sha256
         if sha256 in keys or sha256 in large:

@@ -14,6 +14,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eantrag import schema
+from eantrag.cli import run_with_database
 from eantrag.db import Database
 from eantrag.logs import configure_logging
 from eantrag.runtime import build_broker
@@ -141,15 +142,11 @@ def _print_report(file: Path, report: service.ImportReport, declared: str) -> No
 def _read(settings: Settings, query: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """One read of the directory, in a database connection of its own."""
 
-    async def _run() -> T:
-        db = Database(settings.effective_database_url, pool_size=2)
-        try:
-            async with db.sessionmaker() as session:
-                return await query(session)
-        finally:
-            await db.dispose()
+    async def read(db: Database) -> T:
+        async with db.sessionmaker() as session:
+            return await query(session)
 
-    return asyncio.run(_run())
+    return run_with_database(read, settings, configure_logs=False)
 
 
 def _authorities(settings: Settings) -> list[Authority]:

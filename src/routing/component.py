@@ -11,6 +11,7 @@ COMPONENT = Component(
     name="routing",
     routes=(Routes(router),),
     workers=consumers.workers,
+    worker_names=("router",),
     commands=(("directory", directory_app),),
     models=("routing.models",),
 )

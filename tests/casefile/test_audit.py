@@ -140,7 +140,7 @@ async def test_verify_finds_tampering_and_names_case_and_position(
 def _cli(url: str, *args: str) -> Any:
     # The command would point the process's logging at the runner's captured (then closed)
     # stderr; the workers of later tests still log.
-    with patch("casefile.cli.configure_logging"):
+    with patch("eantrag.cli.configure_logging"):
         return CliRunner().invoke(app, list(args), env={"EANTRAG_DATABASE_URL": url})
 
 

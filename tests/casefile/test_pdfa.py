@@ -174,8 +174,8 @@ def test_every_field_of_every_form_has_a_german_label_or_is_hidden() -> None:
     from pydantic import BaseModel
 
     from casefile.readable import _shape
-    from intake.forms import FORMS as REGISTRY
-    from intake.forms.labels import HIDDEN, LABELS
+    from contracts.forms import FORMS as REGISTRY
+    from contracts.forms.labels import HIDDEN, LABELS
 
     missing: set[str] = set()
     seen: set[type[BaseModel]] = set()

@@ -14,6 +14,7 @@ from prometheus_client import REGISTRY
 from archive.casefile_source import KINDS, CasefileSource
 from bootstrap.app import create_app
 from bootstrap.wiring import open_pipeline
+from contracts.forms import FORMS
 from eantrag.broker import (
     EVENTS_EXCHANGE,
     INTAKE_EXCHANGE,
@@ -25,7 +26,6 @@ from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from intake.fitconnect import metadata_for
 from intake.fitconnect import submission as fit_submission
-from intake.forms import FORMS
 from tests.casefile.support import DRESDEN_ID, bearer, issue_token
 from tests.citizen.conftest import SmtpServer
 from tests.citizen.support import (

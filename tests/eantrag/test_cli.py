@@ -8,11 +8,16 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
+from bootstrap.cli import WORKER_NAMES
 from eantrag import __version__
+from eantrag.runtime import Runtime
+from fitconnect_destination import consumers as fitconnect_consumers
 from tests.conftest import ROOT
 from tests.test_readme import free_port
 
@@ -147,3 +152,40 @@ def test_serve_logs_every_line_as_json_with_the_request_id(tmp_path: Path) -> No
     (refusal,) = [line for line in lines if line["event"] == "application.refused"]
     assert refusal["level"] == "info" and refusal["request_id"] == "portal-4711"
     assert refusal["code"] == refused.json()["code"] and refusal["client"] == "127.0.0.1"
+
+
+def test_worker_refuses_an_unknown_name_listing_the_known_ones() -> None:
+    result = run("worker", "routr")
+    assert result.returncode == 2
+    assert "'routr' is not a worker" in result.stderr
+    for name in ("casefile", "outbox-relay", "router", "status", "triage", "notifications"):
+        assert name in result.stderr
+
+
+def test_worker_help_lists_the_workers() -> None:
+    result = run("worker", "--help", env={"COLUMNS": "200"})
+    assert result.returncode == 0
+    for name in ("casefile", "fitconnect", "router", "routing-sweeper", "status", "triage"):
+        assert name in result.stdout
+
+
+async def test_the_declared_worker_names_are_the_workers_the_components_make(
+    runtime: Runtime,
+) -> None:
+    """`eantrag worker` offers the names before any runtime exists; they must be the real ones."""
+    made = set(runtime.workers)
+    with_fitconnect = replace(
+        runtime,
+        settings=runtime.settings.model_copy(
+            update={
+                "fitconnect_submission_api": "http://127.0.0.1:1",
+                "fitconnect_token_url": "http://127.0.0.1:1/token",
+                "fitconnect_client_id": "c",
+                "fitconnect_client_secret": SecretStr("s"),
+                "fitconnect_destination_id": "d",
+                "fitconnect_keys": Path("keys.json"),
+            }
+        ),
+    )
+    made |= set(fitconnect_consumers.workers(with_fitconnect))
+    assert made == set(WORKER_NAMES)

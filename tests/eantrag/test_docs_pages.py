@@ -29,6 +29,39 @@ async def test_the_documentation_pages_load_nothing_from_elsewhere(
         assert loaded.content, asset
 
 
+# Where a script or style sheet names a URL the browser would request by itself: an image or
+# script source, a CSS url() or @import, a fetch, Swagger UI's validator badge.
+FETCHED = re.compile(
+    r"""(?:\bsrc|\bsrcset|\burl|validatorUrl|@import|\bfetch)\s*[:=(]\s*["'`]?((?:https?:)?//[^"'`)\s]*)""",
+    re.I,
+)
+# Absolute URLs in those positions that are data, not requests.
+NOT_FETCHED = {
+    "https://github.com/mermade/oas-kit",  # ReDoc's converter notes itself in x-origin
+    "http://",  # Swagger UI's autolinker prefixes a bare host when it renders a link
+    "https://",  # ReDoc's URL parser tries a scheme on a relative reference (new URL(...))
+    # Swagger UI's default, overridden by the page's validatorUrl: null (asserted below)
+    "https://validator.swagger.io/validator",
+}
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_the_vendored_assets_fetch_nothing_from_elsewhere(
+    client: httpx.AsyncClient, page: str
+) -> None:
+    html = (await client.get(page)).text
+    # Swagger UI would otherwise show the online validator's badge, an image of another host.
+    assert page != "/docs" or '"validatorUrl": null' in html
+    assets = [a or b for a, b in ASSET.findall(html)]
+    scripts = [a for a in assets if a.endswith((".js", ".css"))]
+    assert scripts
+    for asset in scripts:
+        text = (await client.get(asset)).text
+        fetched = set(FETCHED.findall(text)) - NOT_FETCHED
+        assert not fetched, f"{asset} fetches {sorted(fetched)}"
+        assert "cdn." not in " ".join(re.findall(r"https?://[^\s\"'`]+", text)), asset
+
+
 async def test_metrics_label_the_documentation_by_route_not_unmatched(
     client: httpx.AsyncClient,
 ) -> None:

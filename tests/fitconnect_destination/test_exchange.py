@@ -21,6 +21,7 @@ from jwcrypto import jwk
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
+from contracts.forms import FORMS
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from fitconnect_destination import jose, repository
@@ -38,7 +39,6 @@ from fitconnect_destination.service import (
 )
 from fitconnect_destination.standin import StoredSubmission
 from intake.fitconnect import OutgoingAttachment, metadata_for
-from intake.forms import FORMS
 from intake.models import Application, Attachment, StatusEvent
 from tests.conftest import EXAMPLES, new_message
 from tests.fitconnect_destination.conftest import KeyFiles, Zustelldienst, public_key
@@ -77,9 +77,11 @@ def the_event(zustelldienst: Zustelldienst, case_id: str) -> str:
 
 
 async def send_wohngeld(
-    zustelldienst: Zustelldienst, fresh: bool = False, **kwargs: Any
+    zustelldienst: Zustelldienst, fresh: bool = False, data: bytes | None = None, **kwargs: Any
 ) -> tuple[str, str]:
-    data, media, _metadata, attachments = wohngeld_submission()
+    """The Wohngeld example (or `data` in its place) through the sending tool."""
+    example, media, _metadata, attachments = wohngeld_submission()
+    data = example if data is None else data
     if fresh:
         data = new_message(data)  # a message of its own (nachrichtenUUID), not a repeat
     async with httpx.AsyncClient() as http:

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from contracts.forms import FORMS
 from fitconnect_destination.problems import FITKO, Rejected
 from fitconnect_destination.service import NEWEST_METADATA_SCHEMA, check_metadata
 from intake.fitconnect import metadata_for
-from intake.forms import FORMS
 from tests.conftest import EXAMPLES, shared_dir
 
 DOG = FORMS["hundeanmeldung"]

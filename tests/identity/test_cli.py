@@ -18,7 +18,7 @@ from tests.identity.support import token_for
 
 
 def _cli(url: str, *args: str) -> Any:
-    with patch("identity.portals.cli.configure_logging"):
+    with patch("eantrag.cli.configure_logging"):
         return CliRunner().invoke(app, list(args), env={"EANTRAG_DATABASE_URL": url})
 
 

@@ -12,10 +12,10 @@ import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
+from contracts.forms import FORMS
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from intake import fitconnect
-from intake.forms import FORMS
 from intake.models import Application, Attachment
 from tests.conftest import EXAMPLES, new_message, shared_dir
 from tests.intake.test_submit import nothing_stored

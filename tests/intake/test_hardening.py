@@ -11,11 +11,12 @@ import httpx
 import pytest
 from lxml import etree
 
+from contracts.forms import FORMS
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from intake.errors import Invalid, Malformed
-from intake.forms import FORMS
-from intake.validation import XmlStreamValidator, schema_for, validate_xml_chunks
+from intake.xmlstream import XmlStreamValidator, validate_xml_chunks
+from intake.xsd import schema_for
 from tests.conftest import EXAMPLES, break_postcode
 from tests.intake.test_submit import nothing_stored
 

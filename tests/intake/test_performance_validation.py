@@ -24,20 +24,16 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
+from contracts.forms import FORMS, wohngeld
 from eantrag.blobs import blob_key, read_all
 from eantrag.models import OutboxMessage
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from intake.errors import Invalid, Malformed
-from intake.forms import FORMS, wohngeld
-from intake.validation import (
-    InlineAttachments,
-    XmlStreamValidator,
-    finish_xml,
-    schema_for,
-    validate_json,
-    validate_xml_chunks,
-)
+from intake.inline import InlineAttachments
+from intake.validation import validate_json
+from intake.xmlstream import XmlStreamValidator, finish_xml, validate_xml_chunks
+from intake.xsd import schema_for
 from tests.conftest import EXAMPLES, ROOT
 from tests.intake.test_submit import nothing_stored
 
@@ -216,7 +212,7 @@ def test_more_attachments_than_the_schema_allows_are_refused_and_not_mapped() ->
 
 
 def _xml_unchecked(record: dict[str, Any]) -> bytes:
-    from intake.forms.xmlmodel import record_to_xml
+    from contracts.forms.xmlmodel import record_to_xml
 
     return record_to_xml(record, WOHNGELD.model)  # type: ignore[arg-type]
 
@@ -258,7 +254,9 @@ def test_tiny_chunks_give_the_same_record() -> None:
 # VmHWM, not ru_maxrss: the latter carries the peak of the forking parent across exec.
 MEMORY_PROBE = """
 import sys
-from intake.validation import InlineAttachments, XmlStreamValidator, finish_xml, schema_for
+from intake.inline import InlineAttachments
+from intake.xmlstream import XmlStreamValidator, finish_xml
+from intake.xsd import schema_for
 schema_for("wohngeld-mietzuschuss")
 def status(field):
     with open("/proc/self/status") as f:

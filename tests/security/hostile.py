@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 from lxml import etree
 
+from contracts.forms import FORMS
 from intake import fitconnect
-from intake.forms import FORMS
 from tests.conftest import EXAMPLES, break_postcode
 
 DOG_FORM = FORMS["hundeanmeldung"]

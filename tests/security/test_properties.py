@@ -19,15 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from contracts.forms import FORMS, FormSpec
 from eantrag.problems import ProblemError
-from intake.forms import FORMS, FormSpec
-from intake.validation import (
-    ValidatedApplication,
-    XmlStreamValidator,
-    finish_xml,
-    schema_for,
-    validate_json,
-)
+from intake.validation import ValidatedApplication, validate_json
+from intake.xmlstream import XmlStreamValidator, finish_xml
+from intake.xsd import schema_for
 from tests.conftest import EXAMPLES, new_message
 
 TODAY = date(2026, 11, 23)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from eantrag.cli import choice, run_with_database
 from eantrag.db import Database
-from eantrag.logs import configure_logging
-from eantrag.settings import Settings
 from identity.people import service
 from identity.people.errors import AccountError
 from identity.people.models import User
@@ -21,25 +18,6 @@ from identity.people.principal import ROLES
 
 user_app = typer.Typer(help="People who log in: local accounts.", no_args_is_help=True)
 console = Console(stderr=True)
-T = TypeVar("T")
-
-
-def _run(work: Callable[[Database], Awaitable[T]]) -> T:
-    settings = Settings()
-    configure_logging(settings.log_format, settings.log_level)
-
-    async def _go() -> T:
-        db = Database(settings.effective_database_url, pool_size=2)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(_go())
-    except AccountError as exc:
-        console.print(f"[red]refused:[/red] {exc}")
-        raise typer.Exit(2) from exc
 
 
 def _password_from_stdin() -> str:
@@ -64,7 +42,15 @@ PasswordStdin = Annotated[
 @user_app.command("create")
 def user_create(
     username: Annotated[str, typer.Argument(help="Login name (letters, digits, . _ @ -).")],
-    role: Annotated[str, typer.Option(help="clerk, triage, archivist or admin.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            parser=choice(ROLES, "role"),
+            metavar="ROLE",
+            autocompletion=lambda: list(ROLES),
+            help="clerk or archivist (of one authority), triage (the triage desk) or admin.",
+        ),
+    ],
     authority: Annotated[
         str | None,
         typer.Option(help="Authority id of the directory (required for clerk and archivist)."),
@@ -75,8 +61,6 @@ def user_create(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Create a local account; the password is read from standard input and stored as argon2id."""
-    if role not in ROLES:
-        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}")
     if not password_stdin:
         raise typer.BadParameter("give the password on standard input with --password-stdin")
     password = _password_from_stdin()
@@ -92,7 +76,7 @@ def user_create(
                 password=password,
             )
 
-    user = _run(_create)
+    user = run_with_database(_create, refused=AccountError)
     console.print(
         f"[green]created[/green] {user.username} ({user.display_name}), {user.role} "
         f"of {user.authority_id or '—'}, id {user.id}"
@@ -110,7 +94,7 @@ def user_list() -> None:
     table = Table(box=None)
     for column in ("username", "name", "authority", "role", "source", "state", "last login", "id"):
         table.add_column(column)
-    for user in _run(_list):
+    for user in run_with_database(_list, refused=AccountError):
         table.add_row(
             user.username,
             user.display_name,
@@ -132,7 +116,7 @@ def user_disable(username: Annotated[str, typer.Argument(help="The account's use
         async with db.transaction() as session:
             return await service.disable(session, username)
 
-    user = _run(_disable)
+    user = run_with_database(_disable, refused=AccountError)
     console.print(f"[green]disabled[/green] {user.username}; its sessions have ended")
 
 
@@ -150,5 +134,5 @@ def user_set_password(
         async with db.transaction() as session:
             return await service.set_password(session, username, password)
 
-    user = _run(_set)
+    user = run_with_database(_set, refused=AccountError)
     console.print(f"[green]password set[/green] for {user.username}; its sessions have ended")

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from eantrag.cli import run_with_database
 from eantrag.db import Database
-from eantrag.logs import configure_logging
 from eantrag.settings import Settings
 from identity.portals import keys, scopes, service
 from identity.portals.models import PortalClient, SigningKey
@@ -24,21 +22,6 @@ client_app = typer.Typer(
 )
 keys_app = typer.Typer(help="The keys portal access tokens are signed with.", no_args_is_help=True)
 console = Console(stderr=True)
-T = TypeVar("T")
-
-
-def _run(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
-    settings = Settings()
-    configure_logging(settings.log_format, settings.log_level)
-
-    async def _go() -> T:
-        db = Database(settings.effective_database_url, pool_size=2)
-        try:
-            return await work(db, settings)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(_go())
 
 
 @client_app.command("create")
@@ -64,12 +47,12 @@ def client_create(
     except ScopeSyntaxError as exc:
         raise typer.BadParameter(str(exc), param_hint="--scope") from None
 
-    async def _create(db: Database, _: Settings) -> service.NewClient:
+    async def _create(db: Database) -> service.NewClient:
         async with db.transaction() as session:
             return service.create_client(session, name, wanted)
 
     try:
-        new = _run(_create)
+        new = run_with_database(_create)
     except (ScopeSyntaxError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
     if as_json:
@@ -89,14 +72,14 @@ def client_create(
 def client_list() -> None:
     """Every portal: client id, name, scopes, created, state. Never a secret."""
 
-    async def _list(db: Database, _: Settings) -> list[PortalClient]:
+    async def _list(db: Database) -> list[PortalClient]:
         async with db.sessionmaker() as session:
             return await service.all_clients(session)
 
     table = Table()
     for column in ("client id", "name", "scopes", "created", "state"):
         table.add_column(column)
-    for row in _run(_list):
+    for row in run_with_database(_list):
         state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
         table.add_row(
             row.client_id, row.name, " ".join(row.scopes), f"{row.created_at:%Y-%m-%d %H:%M}", state
@@ -110,11 +93,11 @@ def client_revoke(
 ) -> None:
     """Refuse the portal new tokens; tokens already issued expire within their lifetime."""
 
-    async def _revoke(db: Database, _: Settings) -> PortalClient | None:
+    async def _revoke(db: Database) -> PortalClient | None:
         async with db.transaction() as session:
             return await service.revoke_client(session, client_id)
 
-    row = _run(_revoke)
+    row = run_with_database(_revoke)
     if row is None:
         console.print(f"[red]no portal {client_id!r}[/red]")
         raise typer.Exit(1)
@@ -125,11 +108,13 @@ def client_revoke(
 def keys_rotate() -> None:
     """Sign new tokens with a new key; the old one stays in the JWKS until its tokens expired."""
 
-    async def _rotate(db: Database, settings: Settings) -> tuple[str, list[str]]:
+    settings = Settings()
+
+    async def _rotate(db: Database) -> tuple[str, list[str]]:
         async with db.transaction() as session:
             return await keys.rotate(session, timedelta(seconds=settings.token_lifetime_seconds))
 
-    new, retired = _run(_rotate)
+    new, retired = run_with_database(_rotate, settings)
     console.print(f"[green]signing with[/green] {new}")
     for kid in retired:
         console.print(f"retired {kid}: in the JWKS until its last token has expired")
@@ -139,14 +124,14 @@ def keys_rotate() -> None:
 def keys_list() -> None:
     """Every key: kid, algorithm, created, state. Never the private key."""
 
-    async def _list(db: Database, _: Settings) -> list[SigningKey]:
+    async def _list(db: Database) -> list[SigningKey]:
         async with db.sessionmaker() as session:
             return await keys.all_keys(session)
 
     table = Table()
     for column in ("kid", "alg", "created", "state"):
         table.add_column(column)
-    for row in _run(_list):
+    for row in run_with_database(_list):
         if row.retired_at is None:
             state = "signing"
         else:

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("directory")
 
 def _cli(url: str, args: tuple[str, ...], stdin: str | None) -> Any:
     # The command would point logging at the runner's captured (then closed) stderr.
-    with patch("identity.people.cli.configure_logging"):
+    with patch("eantrag.cli.configure_logging"):
         return CliRunner().invoke(app, list(args), input=stdin, env={"EANTRAG_DATABASE_URL": url})
 
 
@@ -114,3 +114,15 @@ async def test_a_taken_username_and_an_unknown_one(runtime: Runtime) -> None:
     assert again.exit_code == 2 and "taken" in again.output
     missing = await cli(runtime, "user", "disable", "niemand")
     assert missing.exit_code == 2 and "no user 'niemand'" in missing.output
+
+
+async def test_the_roles_are_a_choice_shown_in_the_help(runtime: Runtime) -> None:
+    result = await cli(runtime, "user", "create", "--help")
+    assert result.exit_code == 0
+    assert "--role" in result.output and "ROLE" in result.output
+    for role in ("clerk", "triage", "archivist", "admin"):
+        assert role in result.output
+    wrong = await cli(runtime, "user", "create", "x", "--role", "chef", "--password-stdin")
+    assert wrong.exit_code == 2
+    words = " ".join(w for w in wrong.output.split() if w != "│")
+    assert "'chef' is not a role; one of clerk, triage, archivist, admin" in words

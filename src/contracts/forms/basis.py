@@ -6,9 +6,9 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import ConfigDict, Field, field_validator
 
-from intake.forms import codelists
-from intake.forms.codelists import Codeliste
-from intake.forms.simpletypes import (
+from contracts.forms import codelists
+from contracts.forms.codelists import Codeliste
+from contracts.forms.simpletypes import (
     Ars,
     Codelistenversion,
     Codewert,
@@ -24,7 +24,7 @@ from intake.forms.simpletypes import (
     Zeile,
     Zeitpunkt,
 )
-from intake.forms.xmlmodel import XML_ATTRIBUTE, XmlModel
+from contracts.forms.xmlmodel import XML_ATTRIBUTE, XmlModel
 
 BASIS_NS = "urn:eantrag:xoev:basis:1.0"
 

@@ -13,7 +13,7 @@ import xmlschema
 from lxml import etree
 from pydantic import TypeAdapter
 
-from intake.forms import (
+from contracts.forms import (
     FORMS,
     SCHEMA_DIR,
     FormSpec,
@@ -23,7 +23,7 @@ from intake.forms import (
     wohngeld,
     xmlmodel,
 )
-from intake.validation import validation_xsd
+from intake.xsd import validation_xsd
 
 XS = "http://www.w3.org/2001/XMLSchema"
 NS = {

@@ -11,7 +11,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
-from intake.forms import FORMS, FormSpec
+from contracts.forms import FORMS, FormSpec
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 STEM = {"hundeanmeldung": "hundeanmeldung", "wohngeld-mietzuschuss": "wohngeld"}

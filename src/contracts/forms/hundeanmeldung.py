@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from intake.forms import codelists
-from intake.forms.basis import Bankverbindung, Code, NachrichtenkopfG2G, PersonMitAnschrift
-from intake.forms.rules import RuleViolation, as_date, get, pointer
-from intake.forms.simpletypes import Datum, Freitext, Name, Zeile
-from intake.forms.xmlmodel import JSON_ONLY, XML_ATTRIBUTE, XmlModel, XmlRoot
+from contracts.forms import codelists
+from contracts.forms.basis import Bankverbindung, Code, NachrichtenkopfG2G, PersonMitAnschrift
+from contracts.forms.rules import RuleViolation, as_date, get, pointer
+from contracts.forms.simpletypes import Datum, Freitext, Name, Zeile
+from contracts.forms.xmlmodel import JSON_ONLY, XML_ATTRIBUTE, XmlModel, XmlRoot
 
 NAMESPACE = "urn:eantrag:xoev:hundesteuer:1.0"
 ROOT = "hundesteuer.anmeldung.0101"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from intake.forms import FORMS, FormSpec, form_by_leika, form_by_namespace, schema_dir
+from contracts.forms import FORMS, FormSpec, form_by_leika, form_by_namespace, schema_dir
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 
@@ -80,7 +80,7 @@ def test_attachment_refs(dog: dict[str, Any], wohngeld: dict[str, Any]) -> None:
 
 
 def test_schema_dir_can_be_overridden(tmp_path: Path) -> None:
-    code = "from intake.forms import FORMS; print(FORMS['hundeanmeldung'].xsd_path)"
+    code = "from contracts.forms import FORMS; print(FORMS['hundeanmeldung'].xsd_path)"
     env = {**os.environ, "PYTHONPATH": str(SRC), "EANTRAG_SCHEMA_DIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints, WithJsonSchema
 
-from intake.forms import codelists
-from intake.forms.basis import (
+from contracts.forms import codelists
+from contracts.forms.basis import (
     Anschrift,
     Bankverbindung,
     Code,
@@ -18,9 +18,9 @@ from intake.forms.basis import (
     Person,
     PersonMitAnschrift,
 )
-from intake.forms.rules import RuleViolation, as_date, get, pointer
-from intake.forms.simpletypes import Betrag, Datum, Name, Uuid, lexical
-from intake.forms.xmlmodel import BASE64_BINARY, JSON_ONLY, XML_ATTRIBUTE, XmlModel, XmlRoot
+from contracts.forms.rules import RuleViolation, as_date, get, pointer
+from contracts.forms.simpletypes import Betrag, Datum, Name, Uuid, lexical
+from contracts.forms.xmlmodel import BASE64_BINARY, JSON_ONLY, XML_ATTRIBUTE, XmlModel, XmlRoot
 
 NAMESPACE = "urn:eantrag:xoev:wohngeld:1.0"
 ROOT = "wohngeld.mietzuschussAntrag.0101"

@@ -9,8 +9,8 @@ import pytest
 from lxml import etree
 from pydantic import ValidationError
 
-from intake.forms import FORMS, FormSpec
-from intake.forms.xmlmodel import record_to_xml, slots
+from contracts.forms import FORMS, FormSpec
+from contracts.forms.xmlmodel import record_to_xml, slots
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 BASIS = "urn:eantrag:xoev:basis:1.0"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from intake.forms import FORMS, FormSpec
+from contracts.forms import FORMS, FormSpec
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 STEM = {"hundeanmeldung": "hundeanmeldung", "wohngeld-mietzuschuss": "wohngeld"}

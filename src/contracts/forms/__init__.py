@@ -18,16 +18,15 @@ from typing import Any
 from lxml import etree
 from pydantic import BaseModel
 
-from contracts.values import LEIKA_URN_PREFIX
-from intake.forms import hundeanmeldung, wohngeld
-from intake.forms.rules import (
+from contracts.forms import hundeanmeldung, wohngeld
+from contracts.forms.rules import (
     SHARED_FIELDS,
     RuleViolation,
     get,
     message_type_rule,
     shared_rules,
 )
-from intake.forms.xmlmodel import (
+from contracts.forms.xmlmodel import (
     BinaryHook,
     RecordReader,
     XmlRoot,
@@ -36,6 +35,7 @@ from intake.forms.xmlmodel import (
     record_to_xml,
     replace_binary,
 )
+from contracts.values import LEIKA_URN_PREFIX
 
 __all__ = [
     "FORMS",

@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from intake.forms import FORMS, FormSpec, RuleViolation
-from intake.forms.rules import (
+from contracts.forms import FORMS, FormSpec, RuleViolation
+from contracts.forms.rules import (
     SHARED_FIELDS,
     iban_valid,
     pointer,
     shared_rules,
     transponder_problem,
 )
-from intake.forms.xmlmodel import Outline, XmlModel, outline, slots
+from contracts.forms.xmlmodel import Outline, XmlModel, outline, slots
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 STEM = {"hundeanmeldung": "hundeanmeldung", "wohngeld-mietzuschuss": "wohngeld"}

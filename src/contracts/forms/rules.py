@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from intake.forms.xmlmodel import Outline
+from contracts.forms.xmlmodel import Outline
 
 FUTURE_DATE_FIELDS = ("geburtsdatum", "haltungsbeginn", "einzugsdatum")
 SHARED_FIELDS = frozenset({"iban", "transpondernummer", "ars", "geburtsjahr", *FUTURE_DATE_FIELDS})

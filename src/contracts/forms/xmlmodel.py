@@ -27,7 +27,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origi
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
 
-from intake.forms.simpletypes import Zeile
+from contracts.forms.simpletypes import Zeile
 
 
 class _Marker:
