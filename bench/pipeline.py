@@ -53,7 +53,7 @@ from bench.services import (
     wait_http,
 )
 
-WORKERS = ["outbox-relay", "router", "casefile", "status", "triage", "renderer"]
+WORKERS = ["outbox-relay", "router", "casefile", "triage", "renderer"]
 SERVERS = {"postgresql": ("postgres",), "rabbitmq": ("beam.smp",)}
 COUNTS = {
     "applications": "SELECT count(*) FROM applications",

@@ -26,7 +26,7 @@ from contracts.application import (
     RoutingInfo,
     UnroutableApplication,
 )
-from contracts.status import CitizenStatus, StatusChanged
+from contracts.status import CitizenStatus, StatusChanged, published, record_changes
 from eantrag.db import utcnow
 from eantrag.models import OutboxMessage
 from routing import repository
@@ -394,6 +394,10 @@ async def record_decisions(
     """Store the decisions and stage their messages in the same transaction (the outbox)."""
     records = [_stage(session, received, decision) for received, decision in decided]
     await repository.insert_decisions(session, [vars(r) for r in records])
+    # the citizen's timeline, in this transaction (see `contracts.status`)
+    await record_changes(session, [status_change(r) for r in records])
+    for record in records:
+        _stage_status_event(session, record)
     return records
 
 
@@ -435,26 +439,25 @@ def _stage(
         UnroutableApplication(**dict(received), reason=decision.reason, decided_at=now).stage(
             session
         )
-    add_status_event(session, record)
     return record
 
 
 async def repeat_status_event(session: AsyncSession, row: DecisionRecord) -> bool:
-    """Send a decision's status event again under its own id (consumers drop it if they had it).
-
-    Not while the first one still waits in the outbox: the id is unique there.
-    """
+    """Put a decision's change into the timeline again where it is missing (a re-drive), and
+    send its event again under its own id (consumers drop it if they had it) — not while the
+    first one still waits in the outbox: the id is unique there."""
+    await record_changes(session, [status_change(row)], repeat=True)
     pending = await session.scalar(
         select(OutboxMessage.id).where(OutboxMessage.message_id == row.status_event_id)
     )
     if pending is not None:
         return False
-    add_status_event(session, row)
+    _stage_status_event(session, row)
     return True
 
 
-def add_status_event(session: AsyncSession, row: DecisionRecord) -> uuid.UUID:
-    """The citizen-facing event for a decision (routed, or unroutable with the reason)."""
+def status_change(row: DecisionRecord) -> StatusChanged:
+    """The citizen-facing change of a decision (routed, or unroutable with the reason)."""
     detail: dict[str, Any]
     status: CitizenStatus
     if row.authority_id is not None:
@@ -465,7 +468,14 @@ def add_status_event(session: AsyncSession, row: DecisionRecord) -> uuid.UUID:
         detail = {"reason": row.reason}
     return StatusChanged(
         application_id=row.application_id, status=status, at=row.decided_at, detail=detail
-    ).stage(session, message_id=row.status_event_id)
+    )
+
+
+def _stage_status_event(session: AsyncSession, row: DecisionRecord) -> None:
+    """The change's event on the broker, where a queue is bound for it (none is, today)."""
+    change = status_change(row)
+    if published(change.status):
+        change.stage(session, message_id=row.status_event_id)
 
 
 async def reset_unroutable(
