@@ -159,7 +159,9 @@ async def accept(
     rows are committed, so a receipt is never handed out for something that could still be lost.
 
     A repeat (same Idempotency-Key, nachrichtenUUID or submissionId) with the same content gets
-    the original receipt; with other content it is refused (409).
+    the original receipt; with other content it is refused (409). Repeats are rare, so they are
+    found by the unique indexes when the insert fails, not by a query before every insert (a
+    failed group is committed again request by request, see `GroupCommitter`).
     """
     fingerprint = submission.fingerprint
     repeat = Keys(
@@ -168,10 +170,11 @@ async def accept(
         submission_id=submission.submission_id,
         sender=sender,
     )
-    async with db.sessionmaker() as session:
-        replay = await _replay(session, repeat, fingerprint, tokens)
-        if replay is not None:
-            return replay
+    # No look-up first: the keys have unique indexes, so a repeat fails the insert below and
+    # is answered from there. Looking first cost every request a query and a pooled connection
+    # of its own — at 32 concurrent requests more than the pool held, so the API process opened
+    # and closed PostgreSQL connections under load (6 % of its CPU in `python -m bench pipeline
+    # --profile`, and a backend process forked each time).
 
     validated = submission.application
     form = validated.form
@@ -211,7 +214,7 @@ async def accept(
     try:
         await db.group.insert([*blob_rows, *_rows(app, attachment_rows, received_detail or {})])
     except IntegrityError:
-        # A concurrent request with the same key won the race.
+        # A repeat, or a concurrent request with the same key that won the race.
         async with db.sessionmaker() as session:
             replay = await _replay(session, repeat, fingerprint, tokens)
         if replay is None:
