@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.application import AttachmentDocument, Document, ReceivedApplication
-from contracts.status import StatusChanged
 from eantrag.blobs import TieredBlobStore
 from eantrag.db import Database, Insert, column_values, table_of, utcnow
 from eantrag.outbox import outbox_table
@@ -259,8 +258,8 @@ async def submit(
     submission.attachments.extend(documents)
     try:
         return await accept(
-        db, blobs, tokens, submission, idempotency_key, received_detail=received_detail
-    )
+            db, blobs, tokens, submission, idempotency_key, received_detail=received_detail
+        )
     finally:
         submission.close()
 
@@ -427,53 +426,3 @@ async def status(
             )
         ).all()
     return StatusView(app, list(events))
-
-
-async def record_statuses(
-    session: AsyncSession, changes: Sequence[StatusChanged]
-) -> set[uuid.UUID]:
-    """Apply status changes with a few statements per batch; returns the unknown application ids.
-
-    Events can arrive out of order (retries, competing consumers): every one goes into the
-    timeline, and the application's current status is the one with the latest time. Only the
-    id and time of each application are read (not its record), and the rows are written as one
-    insert and one update per batch.
-    """
-    ids = {change.application_id for change in changes}
-    current = {
-        row.id: row.updated_at
-        for row in await session.execute(
-            select(Application.id, Application.updated_at).where(Application.id.in_(ids))
-        )
-    }
-    latest: dict[uuid.UUID, StatusChanged] = {}
-    events = []
-    for change in changes:
-        if change.application_id not in current:
-            continue
-        events.append(
-            {
-                "application_id": change.application_id,
-                "at": change.at,
-                "status": change.status,
-                "detail": change.detail,
-            }
-        )
-        if change.at >= current[change.application_id]:
-            seen = latest.get(change.application_id)
-            if seen is None or change.at >= seen.at:
-                latest[change.application_id] = change
-    if events:
-        await session.execute(insert(table_of(StatusEvent)), events)
-    if latest:
-        applications = table_of(Application)
-        await session.execute(
-            update(applications)
-            .where(applications.c.id == bindparam("app_id"))
-            .values(status=bindparam("new_status"), updated_at=bindparam("new_at")),
-            [
-                {"app_id": c.application_id, "new_status": c.status, "new_at": c.at}
-                for c in latest.values()
-            ],
-        )
-    return ids - current.keys()
