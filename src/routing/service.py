@@ -27,8 +27,9 @@ from contracts.application import (
     UnroutableApplication,
 )
 from contracts.status import CitizenStatus, StatusChanged, published, record_changes
-from eantrag.db import utcnow
+from eantrag.db import insert_rows, utcnow
 from eantrag.models import OutboxMessage
+from eantrag.outbox import outbox_table
 from routing import repository
 from routing.csvformat import read_csv
 from routing.directory import (
@@ -391,9 +392,15 @@ async def record_decisions(
     session: AsyncSession,
     decided: Sequence[tuple[ReceivedApplication, Decision]],
 ) -> list[DecisionRecord]:
-    """Store the decisions and stage their messages in the same transaction (the outbox)."""
-    records = [_stage(session, received, decision) for received, decision in decided]
+    """Store the decisions and stage their messages in the same transaction (the outbox).
+
+    The outbox rows are plain inserts, one executemany for the group: staged as ORM objects
+    they cost the router a unit-of-work flush per group, 8 % of its CPU under load
+    (`python -m bench pipeline --profile`)."""
+    staged = [_stage(received, decision) for received, decision in decided]
+    records = [record for record, _ in staged]
     await repository.insert_decisions(session, [vars(r) for r in records])
+    await insert_rows(session, [(outbox_table(), row) for _, row in staged])
     # the citizen's timeline, in this transaction (see `contracts.status`)
     await record_changes(session, [status_change(r) for r in records])
     for record in records:
@@ -402,8 +409,9 @@ async def record_decisions(
 
 
 def _stage(
-    session: AsyncSession, received: ReceivedApplication, decision: Decision
-) -> DecisionRecord:
+    received: ReceivedApplication, decision: Decision
+) -> tuple[DecisionRecord, dict[str, Any]]:
+    """A decision and the outbox row of its message."""
     now = utcnow()
     authority = decision.authority
     record = DecisionRecord(
@@ -434,12 +442,9 @@ def _stage(
             original=received.original,
             attachments=received.attachments,
         )
-        message.stage(session, message_id=message.delivery_id)
-    else:
-        UnroutableApplication(**dict(received), reason=decision.reason, decided_at=now).stage(
-            session
-        )
-    return record
+        return record, message.outbox_row(message_id=message.delivery_id)
+    unroutable = UnroutableApplication(**dict(received), reason=decision.reason, decided_at=now)
+    return record, unroutable.outbox_row()
 
 
 async def repeat_status_event(session: AsyncSession, row: DecisionRecord) -> bool:
