@@ -5,7 +5,7 @@ was lost.
 
 `postgresql`: PostgreSQL and RabbitMQ (a database and a virtual host of their own), one process
 per role as in a scaled deployment — `eantrag serve --no-workers` and `eantrag worker` for the
-outbox relay, the router, the e-Akte (casefile), the citizen's status and the triage desk.
+outbox relay, the router, the e-Akte (casefile), the triage desk and the renderer.
 `sqlite`: the embedded default — one `eantrag serve` process with every worker, SQLite and the
 in-database queue. Both durable as configured by default (PostgreSQL `synchronous_commit=on`,
 persistent messages on quorum queues with publisher confirms, SQLite WAL with
@@ -53,7 +53,7 @@ from bench.services import (
     wait_http,
 )
 
-WORKERS = ["outbox-relay", "router", "casefile", "status", "triage", "renderer"]
+WORKERS = ["outbox-relay", "router", "casefile", "triage", "renderer"]
 SERVERS = {"postgresql": ("postgres",), "rabbitmq": ("beam.smp",)}
 COUNTS = {
     "applications": "SELECT count(*) FROM applications",

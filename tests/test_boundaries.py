@@ -55,7 +55,7 @@ def test_a_context_import_in_the_infrastructure_breaks_the_check(tmp_path: Path)
 
 
 def test_a_context_reading_another_context_breaks_the_check(tmp_path: Path) -> None:
-    result = lint_imports(with_import(tmp_path, "intake/consumers.py", "routing.models"))
+    result = lint_imports(with_import(tmp_path, "intake/timeline.py", "routing.models"))
     assert result.returncode != 0
     assert "intake is not allowed to import routing" in result.stdout
 

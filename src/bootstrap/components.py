@@ -7,12 +7,14 @@ import importlib
 from archive.component import COMPONENT as ARCHIVE
 from casefile.component import COMPONENT as CASEFILE
 from citizen.component import COMPONENT as CITIZEN
+from contracts import status
 from eantrag.component import Component
 from eantrag.runtime import Runtime
 from fitconnect_destination.component import COMPONENT as FITCONNECT
 from identity.component import component as identity_component
 from identity.people.component import COMPONENT as PEOPLE
 from identity.portals.service import RegionLookup
+from intake import timeline
 from intake.component import COMPONENT as INTAKE
 from routing import service as routing_service
 from routing.component import COMPONENT as ROUTING
@@ -29,6 +31,8 @@ def region_lookup(runtime: Runtime) -> RegionLookup:
 
 
 IDENTITY = identity_component(region_lookup)
+# The citizen's timeline is intake's; routing and the e-Akte write to it through this port.
+status.provide_timeline(timeline.write)
 COMPONENTS: tuple[Component, ...] = (
     INTAKE,
     ROUTING,

@@ -61,7 +61,7 @@ from casefile.models import (
 from casefile.rendering import render_application, subject
 from casefile.schemas import ApplicationToFile
 from contracts.application import AuthorityMessage, ReceivedApplication, UnroutableApplication
-from contracts.status import StatusChanged
+from contracts.status import StatusChanged, announce, record_changes
 from contracts.values import InvalidKey, leika_key
 from eantrag.blobs import BlobStore, TieredBlobStore, blob_key, hash_blob
 from eantrag.broker import PermanentError
@@ -104,15 +104,16 @@ def retention_ends_on(akte: Akte) -> date | None:
     return date(local_year(akte.closed_at) + akte.retention_years, 12, 31)
 
 
-def status_event(
+async def status_event(
     session: AsyncSession,
     application_id: uuid.UUID,
     status: str,
     at: datetime,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """The citizen's status event, sent with the transaction that made the change."""
-    status_changed(application_id, status, at, detail).stage(session)
+    """The citizen's timeline (and status event), written with the transaction that made the
+    change."""
+    await announce(session, status_changed(application_id, status, at, detail))
 
 
 def status_changed(
@@ -379,6 +380,7 @@ async def file_applications(
         await insert_rows(session, rows)
     except IntegrityError as exc:
         raise FilingConflict(str(exc.orig)) from exc
+    await record_changes(session, [_filed_change(filed) for filed in results.values()])
     # The first time an application appears in `filings` is the one that was filed.
     out: list[Filed | None] = []
     for prepared in filings:
@@ -483,22 +485,23 @@ def _case_rows(filed: Filed, prepared: PreparedFiling, actor: str, now: datetime
             )
         )
     rows.append((table_of(AuditEntry), column_values(entry)))
-    rows.append(
-        (
-            outbox_table(),
-            status_changed(
-                application.application_id,
-                FILED,
-                now,
-                {
-                    "authority": application.authority_name,
-                    "authorityId": case.authority_id,
-                    "fileReference": akte.aktenzeichen,
-                },
-            ).outbox_row(),
-        )
-    )
+    # `filed` is on the broker for the renderer and the e-mail; the timeline is written apart
+    rows.append((outbox_table(), _filed_change(filed).outbox_row()))
     return rows
+
+
+def _filed_change(filed: Filed) -> StatusChanged:
+    case = filed.case
+    return status_changed(
+        case.application_id,
+        FILED,
+        case.filed_at,
+        {
+            "authority": filed.akte.authority_name,
+            "authorityId": case.authority_id,
+            "fileReference": filed.akte.aktenzeichen,
+        },
+    )
 
 
 # --- working a case --------------------------------------------------------------------------
@@ -588,7 +591,7 @@ async def transition(
         new_value=new_value,
         at=now,
     )
-    status_event(session, case.application_id, to, now, detail)
+    await status_event(session, case.application_id, to, now, detail)
 
 
 async def _decision_document(
@@ -758,7 +761,7 @@ async def assign(
     """File a triage item with the authority a clerk chose: `routed`, then `filed`."""
     application = prepared.application
     now = utcnow()
-    status_event(
+    await status_event(
         session,
         application.application_id,
         "routed",

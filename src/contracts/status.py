@@ -1,14 +1,24 @@
-"""`application.<status>`: a change the citizen's timeline shows, from whichever context made it."""
+"""`application.<status>`: a change the citizen's timeline shows, from whichever context made it.
+
+The context that makes the change writes it into the citizen's timeline in its own transaction,
+through the port below (intake, which owns the timeline, provides it; the composition root
+registers it). The change goes to the broker as well only where a queue is bound for it (the
+notifications worker, the renderer): a status event that nobody reads costs an outbox row, a
+publish and a delivery for nothing.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from functools import cache
 from typing import Any, Literal, get_args
 
 from pydantic import AwareDatetime, Field, field_validator
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.message import Message
-from eantrag.broker import EVENTS_EXCHANGE
+from eantrag.broker import EVENTS_EXCHANGE, Topology
 
 CitizenStatus = Literal[
     "routed", "unroutable", "filed", "in_progress", "on_hold", "decided", "closed"
@@ -46,3 +56,45 @@ class StatusChanged(Message):
     @property
     def type_name(self) -> str:
         return f"application.{self.status}"
+
+
+TimelineWriter = Callable[[AsyncSession, Sequence[StatusChanged], bool], Awaitable[None]]
+"""Writes changes into the citizen's timeline in the caller's transaction; with `repeat`, only
+those not in it yet (a re-drive repeats a change that may be there)."""
+
+_timeline: list[TimelineWriter] = []
+
+
+def provide_timeline(writer: TimelineWriter) -> None:
+    """The composition root's registration of the timeline's owner."""
+    _timeline[:] = [writer]
+
+
+@cache
+def published(status: str) -> bool:
+    """Whether a queue is bound for `application.<status>` on the events exchange."""
+    return bool(Topology().route(EVENTS_EXCHANGE, f"application.{status}"))
+
+
+async def record_changes(
+    session: AsyncSession, changes: Sequence[StatusChanged], *, repeat: bool = False
+) -> None:
+    """Put the changes into the citizen's timeline with the caller's transaction."""
+    if not changes:
+        return
+    if not _timeline:
+        raise RuntimeError("no timeline provided (contracts.status.provide_timeline)")
+    await _timeline[0](session, changes, repeat)
+
+
+async def announce(
+    session: AsyncSession,
+    change: StatusChanged,
+    *,
+    message_id: uuid.UUID | None = None,
+    repeat: bool = False,
+) -> None:
+    """Record a change in the timeline and stage its event where a queue is bound for it."""
+    await record_changes(session, [change], repeat=repeat)
+    if published(change.status):
+        change.stage(session, message_id=message_id)

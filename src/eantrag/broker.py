@@ -37,7 +37,6 @@ REQUEUE_EXCHANGE = "eantrag.requeue"
 
 ROUTING_QUEUE = "eantrag.routing"
 UNROUTABLE_QUEUE = "eantrag.unroutable"
-STATUS_QUEUE = "eantrag.status"
 RENDERING_QUEUE = "eantrag.renderings"
 NOTIFICATIONS_QUEUE = "eantrag.notifications"
 # The events the citizen hears about by e-mail (see `citizen.templates`).
@@ -72,7 +71,6 @@ class Topology:
         default_factory=lambda: [
             Binding(INTAKE_EXCHANGE, "application.received", ROUTING_QUEUE),
             Binding(INTAKE_EXCHANGE, "application.unroutable", UNROUTABLE_QUEUE),
-            Binding(EVENTS_EXCHANGE, "#", STATUS_QUEUE),
             # the e-Akte's PDF/A rendering of each filed application (casefile.renderings)
             Binding(EVENTS_EXCHANGE, "application.filed", RENDERING_QUEUE),
             *(Binding(ex, key, NOTIFICATIONS_QUEUE) for ex, key in NOTIFIED_EVENTS),

@@ -6,13 +6,13 @@ from fastapi import FastAPI
 
 from eantrag.component import Component, Routes
 from eantrag.runtime import Runtime, Worker
-from intake import consumers, redrive
+from intake import redrive
 from intake.api import router, schemas_router
 from intake.service import StatusTokens
 
 
 def _workers(runtime: Runtime) -> dict[str, Worker]:
-    return {**consumers.workers(runtime), **redrive.workers(runtime)}
+    return redrive.workers(runtime)
 
 
 async def _startup(app: FastAPI, runtime: Runtime) -> None:

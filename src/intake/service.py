@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.application import AttachmentDocument, Document, ReceivedApplication
 from contracts.forms import FORMS
-from contracts.status import StatusChanged
 from eantrag.blobs import HashingSpool, TieredBlobStore
 from eantrag.db import Database, Insert, column_values, table_of, utcnow
 from eantrag.outbox import outbox_table
@@ -158,7 +157,9 @@ async def accept(
     rows are committed, so a receipt is never handed out for something that could still be lost.
 
     A repeat (same Idempotency-Key, nachrichtenUUID or submissionId) with the same content gets
-    the original receipt; with other content it is refused (409).
+    the original receipt; with other content it is refused (409). Repeats are rare, so they are
+    found by the unique indexes when the insert fails, not by a query before every insert (a
+    failed group is committed again request by request, see `GroupCommitter`).
     """
     fingerprint = submission.fingerprint
     repeat = Keys(
@@ -167,10 +168,11 @@ async def accept(
         submission_id=submission.submission_id,
         sender=sender,
     )
-    async with db.sessionmaker() as session:
-        replay = await _replay(session, repeat, fingerprint, tokens)
-        if replay is not None:
-            return replay
+    # No look-up first: the keys have unique indexes, so a repeat fails the insert below and
+    # is answered from there. Looking first cost every request a query and a pooled connection
+    # of its own — at 32 concurrent requests more than the pool held, so the API process opened
+    # and closed PostgreSQL connections under load (6 % of its CPU in `python -m bench pipeline
+    # --profile`, and a backend process forked each time).
 
     validated = submission.application
     form = validated.form
@@ -210,7 +212,7 @@ async def accept(
     try:
         await db.group.insert([*blob_rows, *_rows(app, attachment_rows, received_detail or {})])
     except IntegrityError:
-        # A concurrent request with the same key won the race.
+        # A repeat, or a concurrent request with the same key that won the race.
         async with db.sessionmaker() as session:
             replay = await _replay(session, repeat, fingerprint, tokens)
         if replay is None:
@@ -423,53 +425,3 @@ async def status(
             )
         ).all()
     return StatusView(app, list(events))
-
-
-async def record_statuses(
-    session: AsyncSession, changes: Sequence[StatusChanged]
-) -> set[uuid.UUID]:
-    """Apply status changes with a few statements per batch; returns the unknown application ids.
-
-    Events can arrive out of order (retries, competing consumers): every one goes into the
-    timeline, and the application's current status is the one with the latest time. Only the
-    id and time of each application are read (not its record), and the rows are written as one
-    insert and one update per batch.
-    """
-    ids = {change.application_id for change in changes}
-    current = {
-        row.id: row.updated_at
-        for row in await session.execute(
-            select(Application.id, Application.updated_at).where(Application.id.in_(ids))
-        )
-    }
-    latest: dict[uuid.UUID, StatusChanged] = {}
-    events = []
-    for change in changes:
-        if change.application_id not in current:
-            continue
-        events.append(
-            {
-                "application_id": change.application_id,
-                "at": change.at,
-                "status": change.status,
-                "detail": change.detail,
-            }
-        )
-        if change.at >= current[change.application_id]:
-            seen = latest.get(change.application_id)
-            if seen is None or change.at >= seen.at:
-                latest[change.application_id] = change
-    if events:
-        await session.execute(insert(table_of(StatusEvent)), events)
-    if latest:
-        applications = table_of(Application)
-        await session.execute(
-            update(applications)
-            .where(applications.c.id == bindparam("app_id"))
-            .values(status=bindparam("new_status"), updated_at=bindparam("new_at")),
-            [
-                {"app_id": c.application_id, "new_status": c.status, "new_at": c.at}
-                for c in latest.values()
-            ],
-        )
-    return ids - current.keys()

@@ -31,7 +31,7 @@ from eantrag.settings import Settings
 from tests.conftest import purge_queues, truncate_all
 from tests.routing.support import DOG, DRESDEN, WOHNGELD, import_example_suffixed
 
-PIPELINE = ("outbox-relay", "router", "status", "casefile", "triage")
+PIPELINE = ("outbox-relay", "router", "casefile", "triage")
 DRESDEN_ID = "stadt-dresden"
 LEIPZIG_ID = "stadt-leipzig"
 

@@ -17,7 +17,6 @@ from bootstrap.demo import example_cases
 from casefile.models import Akte
 from eantrag.broker import (
     ROUTING_QUEUE,
-    STATUS_QUEUE,
     UNROUTABLE_QUEUE,
 )
 from eantrag.runtime import Runtime
@@ -34,7 +33,7 @@ from tests.identity.support import as_portal
 from tests.routing.support import WOHNGELD, wait_for, workers
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
-SHARED_QUEUES = (ROUTING_QUEUE, STATUS_QUEUE, UNROUTABLE_QUEUE)
+SHARED_QUEUES = (ROUTING_QUEUE, UNROUTABLE_QUEUE)
 
 
 @pytest.fixture

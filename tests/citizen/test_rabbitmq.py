@@ -14,7 +14,6 @@ from bootstrap.app import create_app
 from eantrag.broker import (
     NOTIFICATIONS_QUEUE,
     ROUTING_QUEUE,
-    STATUS_QUEUE,
     UNROUTABLE_QUEUE,
 )
 from eantrag.runtime import Runtime
@@ -33,7 +32,7 @@ from tests.identity.support import as_portal
 from tests.routing.support import wait_for, workers
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
-SHARED_QUEUES = (ROUTING_QUEUE, STATUS_QUEUE, UNROUTABLE_QUEUE, NOTIFICATIONS_QUEUE)
+SHARED_QUEUES = (ROUTING_QUEUE, UNROUTABLE_QUEUE, NOTIFICATIONS_QUEUE)
 
 
 @pytest.fixture

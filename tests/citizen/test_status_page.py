@@ -124,7 +124,7 @@ async def test_an_unroutable_application_says_what_the_citizen_can_do(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
     receipt = await submit(client)  # no directory imported: no authority is found
-    async with workers(runtime, "outbox-relay", "router", "status"):
+    async with workers(runtime, "outbox-relay", "router"):
         state = await wait_for_status(client, receipt, "unroutable")
     reason = next(e for e in state["timeline"] if e["status"] == "unroutable")["detail"]["reason"]
     assert reason

@@ -65,7 +65,7 @@ def test_a_worker_serves_its_metrics_when_given_a_port(tmp_path: Path) -> None:
     }
     assert run("db", "upgrade", env={"EANTRAG_DATA_DIR": str(tmp_path)}).returncode == 0
     worker = subprocess.Popen(
-        [sys.executable, "-m", "bootstrap", "worker", "status"],
+        [sys.executable, "-m", "bootstrap", "worker", "triage"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

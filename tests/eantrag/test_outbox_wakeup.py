@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from sqlalchemy import insert
 
-from eantrag.broker import EVENTS_EXCHANGE, STATUS_QUEUE, DatabaseQueueBroker
+from eantrag.broker import EVENTS_EXCHANGE, RENDERING_QUEUE, DatabaseQueueBroker
 from eantrag.db import Database
 from eantrag.outbox import OutboxRelay, add_message, message_row, outbox_table
 from eantrag.runtime import Runtime
@@ -60,7 +60,7 @@ async def sleeping_relay(runtime: Runtime) -> AsyncIterator[DatabaseQueueBroker]
 async def arrived(broker: DatabaseQueueBroker, within: float) -> bool:
     deadline = asyncio.get_running_loop().time() + within
     while asyncio.get_running_loop().time() < deadline:
-        if await broker.depth(STATUS_QUEUE) > 0:
+        if await broker.depth(RENDERING_QUEUE) > 0:
             return True
         await asyncio.sleep(0.05)
     return False

@@ -121,7 +121,7 @@ async def test_kill_9_of_the_api_loses_and_duplicates_nothing(stack: Stack) -> N
 
 async def test_kill_9_of_every_worker_loses_and_duplicates_nothing(stack: Stack) -> None:
     names = [name for name in stack.processes if name != "api"]
-    assert {"outbox-relay", "router", "casefile", "status"} <= set(names)
+    assert {"outbox-relay", "router", "casefile"} <= set(names)
 
     def killer(name: str) -> Callable[[], Awaitable[None]]:
         async def kill() -> None:

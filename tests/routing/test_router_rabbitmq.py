@@ -25,7 +25,6 @@ from bootstrap.wiring import open_pipeline
 from eantrag.broker import (
     INTAKE_EXCHANGE,
     ROUTING_QUEUE,
-    STATUS_QUEUE,
     UNROUTABLE_QUEUE,
     OutgoingMessage,
     authority_queue,
@@ -55,7 +54,7 @@ from tests.routing.support import (
 )
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
-SHARED_QUEUES = (ROUTING_QUEUE, STATUS_QUEUE, UNROUTABLE_QUEUE, dead_letter_queue(ROUTING_QUEUE))
+SHARED_QUEUES = (ROUTING_QUEUE, UNROUTABLE_QUEUE, dead_letter_queue(ROUTING_QUEUE))
 
 
 async def drain(
@@ -168,7 +167,7 @@ async def test_every_example_routes_to_its_authority(amqp_runtime: Runtime, suff
                 city = "stadt-dresden" if "hunde" in case.title else "stadt-leipzig"
                 receipts[response.json()["applicationId"]] = f"{city}-{suffix}"
 
-            async with workers(amqp_runtime, "outbox-relay", "router", "status"):
+            async with workers(amqp_runtime, "outbox-relay", "router"):
                 await wait_for(lambda: _count_is(amqp_runtime, len(receipts)), within=30)
                 await wait_for(lambda: outbox_empty(amqp_runtime), within=30)
     for authority in set(receipts.values()):
