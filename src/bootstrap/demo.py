@@ -222,8 +222,7 @@ async def _print_accounts(db: Database, settings: Settings, console: Console) ->
         table.add_row(account.username, account.password, account.role, account.authority_id or "—")
     console.print(table)
     console.print(
-        f"log in at {settings.link_base_url}/login once "
-        "`eantrag serve` runs (same data directory)"
+        f"log in at {settings.link_base_url}/login once `eantrag serve` runs (same data directory)"
     )
 
 

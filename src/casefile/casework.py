@@ -10,7 +10,7 @@ the routes only parse and shape the answer.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -18,6 +18,7 @@ from casefile import (
     assignment,
     audit,
     directory,
+    documents,
     duplicates,
     inbox,
     references,
@@ -27,8 +28,8 @@ from casefile import (
 from casefile.auth import Principal
 from casefile.bescheid import Bescheide, Templates
 from casefile.directory import DirectoryLetterheads
-from casefile.errors import CaseNotFound
-from casefile.models import AuditEntry, Vorgang
+from casefile.errors import CaseNotFound, InvalidTransition, OutcomeRequired, Violation
+from casefile.models import DECIDED, AuditEntry, Vorgang
 from eantrag.runtime import Runtime
 
 Action = Literal["assign", "release"]
@@ -93,6 +94,13 @@ class AuditTrail:
         return not self.breaks
 
 
+def _checked(case: Vorgang, entries: Sequence[AuditEntry]) -> AuditTrail:
+    breaks = audit.check_chain(
+        case.id, case.akte.aktenzeichen, case.audit_seq, case.audit_head, entries
+    )
+    return AuditTrail(case, entries, breaks)
+
+
 async def audit_trail(runtime: Runtime, who: Principal, case_id: uuid.UUID) -> AuditTrail:
     """The case's audit trail, checked against the head the case records."""
     async with runtime.db.sessionmaker() as session:
@@ -100,10 +108,33 @@ async def audit_trail(runtime: Runtime, who: Principal, case_id: uuid.UUID) -> A
         if case is None:
             raise CaseNotFound(f"no case {case_id} for this authority")
         entries = await repository.audit_entries(session, case.id)
-    breaks = audit.check_chain(
-        case.id, case.akte.aktenzeichen, case.audit_seq, case.audit_head, entries
+    return _checked(case, entries)
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """What the Vorgang page shows: the case and its checked trail, read together."""
+
+    view: CaseView
+    trail: AuditTrail
+    allowed: tuple[str, ...]
+    """The states the case may move to now."""
+
+
+async def case_file(runtime: Runtime, who: Principal, case_id: uuid.UUID) -> CaseFile:
+    async with runtime.db.sessionmaker() as session:
+        case = await repository.case(session, who.scope, case_id, with_documents=True)
+        if case is None:
+            raise CaseNotFound(f"no case {case_id} for this authority")
+        known_as = await references.references(session, case.application_id)
+        name = await inbox.service_name(session, case.leika_key)
+        likely = await duplicates.likely_duplicates(session, case)
+        entries = await repository.audit_entries(session, case.id)
+    return CaseFile(
+        CaseView(case, name, likely, known_as),
+        _checked(case, entries),
+        service.TRANSITIONS.get(case.status, ()),
     )
-    return AuditTrail(case, entries, breaks)
 
 
 async def move(
@@ -136,6 +167,61 @@ async def move(
                 DirectoryLetterheads(), Templates(runtime.settings.bescheid_template_dir)
             ),
         )
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a person chose in a form."""
+
+    body: AsyncIterable[bytes]
+    media_type: str
+    filename: str | None
+
+
+async def decide(
+    runtime: Runtime,
+    who: Principal,
+    case_id: uuid.UUID,
+    *,
+    outcome: str | None,
+    reason: str | None,
+    upload: Upload | None = None,
+) -> None:
+    """Entscheiden: with the Bescheid the clerk uploads (kept as the case's decision document,
+    then named by the decision) or with one generated from the templates."""
+    if upload is None:
+        await move(runtime, who, case_id, to=DECIDED, outcome=outcome, reason=reason)
+        return
+    # Checked before the upload is kept, so that a refused decision leaves no stray Bescheid.
+    async with runtime.db.sessionmaker() as session:
+        case = await repository.case(session, who.scope, case_id)
+    if case is None:
+        raise CaseNotFound(f"no case {case_id} for this authority")
+    if DECIDED not in service.TRANSITIONS.get(case.status, ()):
+        raise InvalidTransition(f"a case that is {case.status} cannot be decided")
+    if outcome not in service.OUTCOMES:
+        raise OutcomeRequired(
+            "a decision is granted or refused",
+            [Violation("casefile.outcome_required", "outcome", "granted or refused")],
+        )
+    document = await documents.add(
+        runtime,
+        who,
+        case_id,
+        upload.body,
+        media_type=upload.media_type,
+        filename=upload.filename,
+        kind="decision",
+    )
+    await move(
+        runtime,
+        who,
+        case_id,
+        to=DECIDED,
+        outcome=outcome,
+        reason=reason,
+        decision_document_id=document.id,
+    )
 
 
 async def add_note(runtime: Runtime, who: Principal, case_id: uuid.UUID, text: str) -> AuditEntry:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from casefile import consumers, renderings
 from casefile.api import router
 from casefile.cli import audit_app, fileplan_app, token_app
+from casefile.pages import posteingang, vorgang
 from eantrag.component import Component, Routes
 from eantrag.runtime import Runtime, Worker
 
@@ -16,7 +17,7 @@ def workers(runtime: Runtime) -> dict[str, Worker]:
 
 COMPONENT = Component(
     name="casefile",
-    routes=(Routes(router),),
+    routes=(Routes(router), Routes(posteingang.router), Routes(vorgang.router)),
     workers=workers,
     commands=(("token", token_app), ("audit", audit_app), ("fileplan", fileplan_app)),
     models=("casefile.models",),

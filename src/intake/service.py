@@ -256,8 +256,8 @@ async def submit(
     submission.attachments.extend(documents)
     try:
         return await accept(
-        db, blobs, tokens, submission, idempotency_key, received_detail=received_detail
-    )
+            db, blobs, tokens, submission, idempotency_key, received_detail=received_detail
+        )
     finally:
         submission.close()
 
