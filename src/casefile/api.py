@@ -17,16 +17,8 @@ import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from casefile import casework, directory, documents, duplicates, inbox, repository, service
+from casefile import casework, documents, duplicates, inbox, service, triage
 from casefile.auth import Clerk, Principal, TriageClerk
-from casefile.errors import (
-    AlreadyAssigned,
-    AlreadyFiled,
-    BlobMismatch,
-    DocumentCorrupted,
-    TriageItemNotFound,
-    UnknownAuthority,
-)
 from casefile.models import ON_HOLD, Dokument, TriageItem, Vorgang
 from casefile.schemas import (
     AkteOut,
@@ -505,7 +497,7 @@ async def list_triage(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> TriageList:
     async with _runtime(request).db.sessionmaker() as session:
-        items = await repository.triage_items(session, open_only=state == "open", limit=limit)
+        items = await triage.items(session, open_only=state == "open", limit=limit)
     return TriageList(items=[_triage_out(i) for i in items])
 
 
@@ -521,39 +513,12 @@ async def assign_triage(
     request: Request, application_id: uuid.UUID, body: AssignIn, who: TriageClerk
 ) -> AssignOut:
     runtime = _runtime(request)
-    async with runtime.db.sessionmaker() as session:
-        item = await repository.triage_item(session, application_id)
-        name = await directory.authority_name(session, body.authority_id)
-    if item is None:
-        raise TriageItemNotFound(f"no triage item for application {application_id}")
-    if item.assigned_at is not None:
-        raise AlreadyAssigned(f"already assigned to {item.assigned_authority_id}")
-    if name is None:
-        raise UnknownAuthority(
-            f"{body.authority_id!r} is not in the directory",
-            [Violation("casefile.unknown_authority", "authorityId", "not in the directory")],
-        )
-    application = service.from_triage(item, body.authority_id, name, who.actor)
-    try:
-        prepared = await service.prepare_filing(runtime.blobs, application)
-    except BlobMismatch as exc:
-        log.error(
-            "casefile.triage_integrity_failed", application_id=str(application_id), error=str(exc)
-        )
-        raise DocumentCorrupted(str(exc)) from exc
-    try:
-        async with runtime.db.transaction() as session:
-            locked = await repository.triage_item(session, application_id, lock=True)
-            if locked is None or locked.assigned_at is not None:
-                raise AlreadyAssigned("the item was assigned meanwhile")
-            filed = await service.assign(session, locked, prepared, actor=who.actor)
-            if filed is None:
-                raise AlreadyFiled(f"application {application_id} is filed already")
-    except service.FilingConflict as exc:
-        raise AlreadyFiled(f"application {application_id} is filed already") from exc
+    done = await triage.assign(
+        runtime.db, runtime.blobs, application_id, body.authority_id, who.actor
+    )
     return AssignOut(
-        application_id=application_id,
-        case_id=filed.case.id,
-        file_reference=filed.akte.aktenzeichen,
-        authority=AuthorityOut(id=body.authority_id, name=name),
+        application_id=done.application_id,
+        case_id=done.case_id,
+        file_reference=done.file_reference,
+        authority=AuthorityOut(id=done.authority_id, name=done.authority_name),
     )

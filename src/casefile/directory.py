@@ -26,6 +26,11 @@ async def authority_name(session: AsyncSession, authority_id: str) -> str | None
     return await authorities.authority_name(session, authority_id)
 
 
+async def authority_names(session: AsyncSession) -> dict[str, str]:
+    """Every authority of the directory: id → name (a triage assignment's choices)."""
+    return await authorities.authority_names(session)
+
+
 async def service_names(session: AsyncSession, leika_keys: Collection[str]) -> dict[str, str]:
     """The directory's German names of these services (LeiKa keys); unknown keys are absent."""
     return await authorities.service_names(session, leika_keys)

@@ -29,6 +29,7 @@ from identity.people.sessions import (
     runtime_of,
     set_session_cookie,
 )
+from web import errors as web_errors
 from web import pages
 
 log = structlog.get_logger(__name__)
@@ -353,6 +354,13 @@ async def account(request: Request, person: Person) -> HTMLResponse:
     return await render_page(request, "account.html")
 
 
+HOME = {"href": LANDING, "text": "Zur Startseite"}
+
+
+async def _error_page(request: Request, status_code: int, title: str, message: str) -> Response:
+    return await error_page(request, status_code, title, message, link=HOME)
+
+
 async def _login_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
     return RedirectResponse("/login?" + urlencode({"next": exc.next_url}), status_code=303)
@@ -364,14 +372,14 @@ async def _page_forbidden(request: Request, exc: Exception) -> Response:
         403,
         "Keine Berechtigung",
         NOT_ALLOWED,
+        link=HOME,
     )
 
 
 async def _csrf_rejected(request: Request, exc: Exception) -> Response:
     """The API's clients get a problem; a person's browser the 403 page."""
     assert isinstance(exc, CsrfRejected)
-    wants_html = "text/html" in request.headers.get("accept", "")
-    if request.url.path.startswith("/v1/") or not wants_html:
+    if not web_errors.wants_page(request):
         return exc.to_response(instance=request.url.path)
     return await error_page(request, 403, "Anfrage abgelehnt", exc.detail)
 
@@ -380,6 +388,7 @@ def install(app: FastAPI) -> None:
     """The static assets and the page errors on `app` (the routes come with the component)."""
     pages.add_templates("identity.people")
     pages.mount_static(app)
+    web_errors.install(app, _error_page)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(PageForbidden, _page_forbidden)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
