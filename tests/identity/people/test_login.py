@@ -143,7 +143,8 @@ async def test_the_answer_never_says_whether_the_user_exists(
     assert 'aria-invalid="true"' in wrong_password.text
     # Operators see each failure and success in the log, never a password.
     assert (await login(http, "anna")).status_code == 303
-    logged = capsys.readouterr().out
+    captured = capsys.readouterr()
+    logged = captured.out + captured.err
     assert logged.count("people.login_failed") == 2 and "people.login " in logged
     assert "username=niemand" in logged and "address=127.0.0.1" in logged
     assert "falsches-Passwort-123" not in logged and PASSWORD not in logged
