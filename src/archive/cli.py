@@ -27,8 +27,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from archive.casefile_source import CasefileSource
-from archive.codelists import FormatCodes
+from archive import steps
 from archive.errors import ArchiveError
 from archive.package import verify_package
 from archive.schema import VERSIONS, SchemaCheck
@@ -157,20 +156,7 @@ def _run(
         db = Database(settings.effective_database_url, pool_size=settings.db_pool_size)
         blobs = open_blob_store(settings, db)
         try:
-            async with db.transaction() as session:
-                service = ArchiveService(
-                    session,
-                    CasefileSource(session),
-                    blobs,
-                    schema,
-                    FormatCodes(settings.xdomea_format_codes),
-                    settings.archive_name,
-                )
-                result = await work(service)
-            keys = getattr(result, "unreferenced_blobs", None)
-            if keys:
-                await service.delete_blobs(list(keys))
-            return result
+            return await steps.run(db, blobs, settings, schema, work)
         finally:
             await blobs.close()
             await db.dispose()

@@ -45,3 +45,14 @@ async def processes_with_status(
         .order_by(Process.created_at)
     )
     return list(rows)
+
+
+async def processes(session: AsyncSession, authority_id: str, limit: int = 50) -> list[Process]:
+    """The authority's processes, newest first."""
+    rows = await session.scalars(
+        select(Process)
+        .where(Process.authority_id == authority_id)
+        .order_by(Process.created_at.desc())
+        .limit(limit)
+    )
+    return list(rows)

@@ -119,7 +119,12 @@ class ArchiveService:
         schema: SchemaCheck,
         formats: FormatCodes,
         archive_name: str,
+        *,
+        only_authority: str | None = None,
     ) -> None:
+        """`only_authority`: a process of any other authority is unknown (an archivist's page
+        acts for their own authority; the CLI, run by the operator, for any)."""
+        self.only_authority = only_authority
         self.session = session
         self.source = source
         self.blobs = blobs
@@ -506,7 +511,7 @@ class ArchiveService:
 
     async def _process(self, process_id: uuid.UUID) -> Process:
         process = await repository.get_process(self.session, process_id)
-        if process is None:
+        if process is None or self.only_authority not in (None, process.authority_id):
             raise UnknownProcess(str(process_id))
         return process
 

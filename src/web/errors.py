@@ -11,8 +11,10 @@ same 404, so guessing URLs learns nothing.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -21,7 +23,7 @@ from fastapi.responses import Response
 API_PREFIXES = ("/v1/", "/oauth/", "/openapi.json", "/healthz", "/readyz", "/metrics")
 
 ErrorPage = Callable[[Request, int, str, str], Awaitable[Response]]
-Handler = Callable[[Request, Exception], Awaitable[Response]]
+Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,9 @@ def _pages_or(original: Handler, page: ErrorPage) -> Handler:
     """The app's own answer for programs; for a page, its status (and Retry-After) in words."""
 
     async def handle(request: Request, exc: Exception) -> Response:
-        answer = await original(request, exc)  # logs what went wrong, decides the status
+        answer = original(request, exc)  # logs what went wrong, decides the status
+        if inspect.isawaitable(answer):
+            answer = await answer
         if not wants_page(request):
             return answer
         said = wording(answer.status_code)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from bootstrap.app import create_app
 from eantrag.runtime import Runtime
@@ -43,6 +44,7 @@ from tests.web.support import (
     Submitted,
     make_account,
     submit_and_settle,
+    wait_for_triage,
 )
 
 if TYPE_CHECKING:
@@ -59,6 +61,11 @@ class Site:
     url: str
     runtime: Runtime
     settings: Settings
+    app: FastAPI
+
+    def serves(self, path: str) -> bool:
+        """Whether the app has a route with this path pattern (e.g. `/cases/{case_id}`)."""
+        return any(getattr(route, "path", None) == path for route in self.app.routes)
 
 
 @dataclass(frozen=True)
@@ -80,9 +87,8 @@ def chromium() -> Path:
 
 
 @contextlib.asynccontextmanager
-async def serve(runtime: Runtime, settings: Settings) -> AsyncIterator[str]:
-    """eantrag with its workers on a free local port, in this event loop: real HTTP."""
-    app = create_app(settings, with_workers=True, runtime=runtime)
+async def serve(app: FastAPI) -> AsyncIterator[str]:
+    """The app on a free local port, in this event loop: real HTTP."""
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -101,8 +107,9 @@ async def serve(runtime: Runtime, settings: Settings) -> AsyncIterator[str]:
 @pytest.fixture
 async def site(runtime: Runtime, settings: Settings) -> AsyncIterator[Site]:
     await import_example(runtime.db)
-    async with serve(runtime, settings) as url:
-        yield Site(url, runtime, settings)
+    app = create_app(settings, with_workers=True, runtime=runtime)
+    async with serve(app) as url:
+        yield Site(url, runtime, settings, app)
 
 
 @pytest.fixture
@@ -137,6 +144,7 @@ async def unroutable(site: Site, api: httpx.AsyncClient) -> Submitted:
     """A Hundeanmeldung from München: no authority of the directory, so it waits for triage."""
     waiting = await submit_and_settle(api, site.runtime.db, "hundeanmeldung.json", ars=UNKNOWN_ARS)
     assert waiting.status == "unroutable", waiting
+    await wait_for_triage(site.runtime.db, waiting.application_id)
     return waiting
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from sqlalchemy import select
 
-from casefile.models import Vorgang
+from casefile.models import TriageItem, Vorgang
 from eantrag.db import Database
 from tests.conftest import EXAMPLES, new_message
 from tests.identity.people.support import PASSWORD, make_user
@@ -90,14 +90,18 @@ async def submit(api: httpx.AsyncClient, example: str, *, ars: str | None = None
 
 
 async def wait_until_settled(
-    api: httpx.AsyncClient, status_url: str, patience: float = 60.0
+    api: httpx.AsyncClient,
+    status_url: str,
+    patience: float = 60.0,
+    until: frozenset[str] | set[str] = SETTLED,
 ) -> dict[str, Any]:
-    """Poll the status URL until the workers have filed the application or given it to triage."""
+    """Poll the status URL until the workers have filed the application or given it to triage
+    (or until one of the statuses `until`)."""
     url = httpx.URL(status_url)
     deadline = asyncio.get_running_loop().time() + patience
     while True:
         state: dict[str, Any] = (await api.get(url.path, params=dict(url.params))).json()
-        if state.get("status") in SETTLED:
+        if state.get("status") in until:
             return state
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"the pipeline did not settle {url.path} in {patience} s: {state}")
@@ -123,6 +127,19 @@ async def submit_and_settle(
         authority_id=case.authority_id if case else None,
         file_reference=state.get("fileReference"),
     )
+
+
+async def wait_for_triage(db: Database, application_id: str, patience: float = 60.0) -> None:
+    """Wait until the triage worker has put the unroutable application on the desk (the
+    citizen's status says "unroutable" a moment before)."""
+    deadline = asyncio.get_running_loop().time() + patience
+    while True:
+        async with db.sessionmaker() as session:
+            if await session.get(TriageItem, uuid.UUID(application_id)) is not None:
+                return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{application_id} did not reach the triage desk")
+        await asyncio.sleep(0.1)
 
 
 # --- the browser -----------------------------------------------------------------------------

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING
 
 import httpx
+import pytest
 
 from tests.web.conftest import People, Site
-from tests.web.support import assert_accessible, log_in, person_client
+from tests.web.support import Submitted, assert_accessible, log_in, person_client
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -57,3 +59,30 @@ async def test_the_404_page_in_the_browser_is_accessible(
     assert response is not None and response.status == 404
     await page.get_by_role("heading", level=1, name="Nicht gefunden").wait_for()
     await assert_accessible(page)
+
+
+async def test_a_guessed_case_url_of_another_authority_is_the_404_page(
+    site: Site, people: People, filed: dict[str, Submitted], page: Page
+) -> None:
+    """Clerk B (Leipzig) and the triage clerk open Dresden's case by its URL: the same 404 page
+    as for an id that does not exist; clerk A (Dresden) gets the case."""
+    if not site.serves("/cases/{case_id}"):
+        pytest.skip("the Vorgang page (/cases/{case_id}) is not in this build")
+    dresden = f"{site.url}/cases/{filed['dresden'].case_id}"
+    unknown = f"{site.url}/cases/{uuid.uuid4()}"
+    await log_in(page, site.url, people.clerk_b)
+    for url in (dresden, unknown):
+        response = await page.goto(url)
+        assert response is not None and response.status == 404, url
+        await page.get_by_role("heading", level=1, name="Nicht gefunden").wait_for()
+        text = await page.locator("main").inner_text()
+        assert filed["dresden"].file_reference not in text
+    await assert_accessible(page)
+
+    async with person_client(site.url, people.clerk_a) as client:
+        own = await client.get(f"/cases/{filed['dresden'].case_id}", headers=BROWSER)
+        assert own.status_code == 200 and (filed["dresden"].file_reference or "?") in own.text
+    async with person_client(site.url, people.triage) as client:
+        other_role = await client.get(f"/cases/{filed['dresden'].case_id}", headers=BROWSER)
+        assert other_role.status_code in (403, 404)
+        assert (filed["dresden"].file_reference or "?") not in other_role.text
