@@ -223,9 +223,11 @@ async def _print_accounts(
     for account in accounts:
         table.add_row(account.username, account.password, account.role, account.authority_id or "—")
     console.print(table)
-    console.print(
-        f"log in at {settings.link_base_url}/login once `eantrag serve` runs (same data directory)"
-    )
+    if not keep_running:
+        console.print(
+            f"log in at {settings.link_base_url}/login once `eantrag serve` runs (same data "
+            "directory), or run `eantrag demo --keep-running`"
+        )
 
 
 async def _wait_for_pipeline(

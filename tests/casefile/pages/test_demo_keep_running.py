@@ -51,6 +51,7 @@ def test_the_demo_keeps_serving_and_a_clerk_logs_in(tmp_path: Path) -> None:
             time.sleep(0.5)
         found = ROW.search(text)
         assert found, text
+        assert "once `eantrag serve` runs" not in text  # it runs already
         with httpx.Client(base_url=base, timeout=10) as client:
             form = client.get("/login")
             response = client.post(
