@@ -1,4 +1,5 @@
-"""The Posteingang at scale: `GET /v1/cases` over 100,000 cases of one authority on PostgreSQL.
+"""The Posteingang at scale: the clerk's page `GET /` and the API's `GET /v1/cases` over 100,000
+cases of one authority on PostgreSQL.
 
     python -m bench inbox [--cases 100000] [--others 50000] [--runs 60] [--no-baseline]
 
@@ -6,14 +7,17 @@ A fresh PostgreSQL database (`EANTRAG_TEST_PG_URL` names the server) is migrated
 filled by COPY with `--cases` Vorgänge (and their Akten) of one authority plus `--others` of five
 other authorities: applicants drawn from common German names, six services, two years of
 arrivals, the statuses and assignments of a working office. Then each query shape is asked
-`--runs` times (after warm-up) through the whole clerk API in-process (token check, query,
-counts per status, JSON): the time is the server's, without a network. Search terms and
-filters vary per request, drawn from the data.
+`--runs` times (after warm-up), in-process so that the time is the server's, without a network:
+the Posteingang page as a logged-in clerk sees it (session and role check, the page's query of
+25 cases, counts per status, the service filter's options, the HTML) and the clerk API with the
+same session (50 cases, counts, JSON). Search terms and filters vary per request, drawn from
+the data; the page gets the same ones in its form's fields.
 
 Baseline, measured in the same run on the same data: a copy of the database with the indexes
 of migration 0005 instead of 0013's (authority + received time, authority + status). Every
 request goes to both, one after the other, so that the machine's load falls on both alike.
-Target of the issue: a filtered, searched page under 300 ms at p95.
+Target of the issue: a filtered, searched Posteingang page under 300 ms at p95 (checked on the
+page's rows).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from typing import Any
 import asyncpg
 import httpx
 import orjson
+from sqlalchemy import insert
 
 from bench.report import RESULTS, machine, print_table, write_report
 from bootstrap.app import create_app
@@ -48,6 +53,8 @@ from casefile.models import Vorgang
 from eantrag import schema
 from eantrag.runtime import open_runtime
 from eantrag.settings import Settings
+from identity.people import service as people
+from routing.models import Authority
 
 PG_ADMIN_URL = os.environ.get(
     "EANTRAG_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -55,6 +62,9 @@ PG_ADMIN_URL = os.environ.get(
 AUTHORITY = "stadt-dresden"
 OTHERS = ["stadt-leipzig", "stadt-chemnitz", "lk-meissen", "lk-bautzen", "lk-goerlitz"]
 TARGET_P95_MS = 300.0
+CLERK = "erika.muster"
+PASSWORD = "bench-Posteingang-2026"
+CSRF_FIELD = 'name="csrf_token" value="'
 FAMILY = [
     "Müller",
     "Schmidt",
@@ -453,6 +463,25 @@ SHAPES: list[tuple[str, Params]] = [
 ]
 
 
+def page_query(query: dict[str, Any]) -> dict[str, str]:
+    """The API's query as the Posteingang form sends it (German field names, whole days)."""
+    fields = {
+        "status": "status",
+        "service": "dienst",
+        "q": "suche",
+        "cursor": "weiter",
+    }
+    out = {fields[k]: str(v) for k, v in query.items() if k in fields}
+    if "receivedFrom" in query:
+        out["von"] = datetime.fromisoformat(query["receivedFrom"]).date().isoformat()
+    if "receivedTo" in query:
+        last = datetime.fromisoformat(query["receivedTo"]) - timedelta(days=1)
+        out["bis"] = last.date().isoformat()
+    if "assigned" in query:
+        out["zuweisung"] = {"me": "mir", "none": "niemand"}[query["assigned"]]
+    return out
+
+
 def _percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -469,38 +498,57 @@ def _summary(name: str, times: list[float], matched: list[int]) -> dict[str, Any
 
 
 async def measure(
-    clients: dict[str, httpx.AsyncClient], token: str, sample: Generated, runs: int
+    clients: dict[str, httpx.AsyncClient], sample: Generated, runs: int
 ) -> dict[str, list[dict[str, Any]]]:
     """Each request goes to every database in turn (alternating who goes first), so that the
-    machine's changing load falls on the contenders alike."""
-    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in clients}
-    headers = {"authorization": f"Bearer {token}"}
+    machine's changing load falls on the contenders alike; the page (`<db>`) and the API
+    (`<db> api`) alike."""
+    names = [n for db in clients for n in (db, f"{db} api")]
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     order = list(clients)
     for shape, params in SHAPES:
         rng = random.Random(shape)
-        times: dict[str, list[float]] = {name: [] for name in clients}
-        matched: dict[str, list[int]] = {name: [] for name in clients}
+        times: dict[str, list[float]] = {name: [] for name in names}
+        matched: dict[str, list[int]] = {name: [] for name in names}
         for n in range(runs + 5):
             query = {"limit": 50, **params(rng, sample)}
-            for name in order if n % 2 else reversed(order):
+            form = page_query(query)
+            for db in order if n % 2 else reversed(order):
                 start = time.perf_counter()
-                response = await clients[name].get("/v1/cases", params=query, headers=headers)
+                page = await clients[db].get("/", params=form)
+                page_elapsed = time.perf_counter() - start
+                if page.status_code != 200:
+                    raise RuntimeError(f"the page answered {page.status_code} to {form}")
+                start = time.perf_counter()
+                response = await clients[db].get("/v1/cases", params=query)
                 elapsed = time.perf_counter() - start
                 response.raise_for_status()
                 if n < 5:  # warm-up
                     continue
-                times[name].append(elapsed * 1000)
                 counts = response.json()["counts"]
-                matched[name].append(
-                    counts[query["status"]] if "status" in query else sum(counts.values())
-                )
-        for name in clients:
+                found = counts[query["status"]] if "status" in query else sum(counts.values())
+                for name, took in ((db, page_elapsed), (f"{db} api", elapsed)):
+                    times[name].append(took * 1000)
+                    matched[name].append(found)
+        for name in names:
             rows[name].append(_summary(shape, times[name], matched[name]))
     return rows
 
 
+async def log_in(client: httpx.AsyncClient) -> None:
+    """The bench's clerk logs in through the login form; the client keeps the cookie."""
+    form = (await client.get("/login")).text
+    start = form.index(CSRF_FIELD) + len(CSRF_FIELD)
+    token = form[start : form.index('"', start)]
+    response = await client.post(
+        "/login", data={"username": CLERK, "password": PASSWORD, "csrf_token": token, "next": "/"}
+    )
+    if response.status_code != 303:
+        raise RuntimeError(f"the bench's clerk could not log in: {response.status_code}")
+
+
 async def run_requests(
-    urls: dict[str, str], data_dir: Path, sample: Generated, token: str, runs: int
+    urls: dict[str, str], data_dir: Path, sample: Generated, runs: int
 ) -> dict[str, list[dict[str, Any]]]:
     async with AsyncExitStack() as stack:
         clients = {}
@@ -519,7 +567,8 @@ async def run_requests(
             clients[name] = await stack.enter_async_context(
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
             )
-        return await measure(clients, token, sample, runs)
+            await log_in(clients[name])
+        return await measure(clients, sample, runs)
 
 
 async def drop_inbox_indexes(url: str) -> None:
@@ -555,13 +604,20 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         runtime = await open_runtime(settings)
         try:
             async with runtime.db.transaction() as session:
-                issued = auth.issue(
-                    session, name="Erika Muster", authority_id=AUTHORITY, role="clerk"
+                # The clerk: a person of the authority (which the directory must know).
+                await session.execute(insert(Authority).values(id=AUTHORITY, name="Stadt Dresden"))
+                person = await people.create_user(
+                    session,
+                    username=CLERK,
+                    role="clerk",
+                    authority_id=AUTHORITY,
+                    display_name="Erika Muster",
+                    password=PASSWORD,
                 )
             who = auth.Principal(
-                kind="token",
-                id=str(issued.row.id),
-                name=issued.row.name,
+                kind="person",
+                id=str(person.id),
+                name=person.display_name,
                 authority_id=AUTHORITY,
                 role="clerk",
             )
@@ -580,18 +636,20 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             await drop_inbox_indexes(urls["baseline"])
         load_before = [round(x, 2) for x in os.getloadavg()]
         with tempfile.TemporaryDirectory() as data_dir:
-            measured = await run_requests(urls, Path(data_dir), sample, issued.token, args.runs)
+            measured = await run_requests(urls, Path(data_dir), sample, args.runs)
     finally:
         for database in databases:
             await _admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     indexed, baseline = measured["indexed"], measured.get("baseline", [])
-    by_shape = {row["shape"]: row for row in baseline}
-    for row in indexed:
-        base = by_shape.get(row["shape"])
-        if base:
-            row["baseline_p95_ms"] = base["p95_ms"]
-            row["x_baseline"] = base["p95_ms"] / row["p95_ms"]
-        row["target_met"] = row["p95_ms"] < TARGET_P95_MS
+    api, api_baseline = measured["indexed api"], measured.get("baseline api", [])
+    for rows, base_rows in ((indexed, baseline), (api, api_baseline)):
+        by_shape = {row["shape"]: row for row in base_rows}
+        for row in rows:
+            base = by_shape.get(row["shape"])
+            if base:
+                row["baseline_p95_ms"] = base["p95_ms"]
+                row["x_baseline"] = base["p95_ms"] / row["p95_ms"]
+            row["target_met"] = row["p95_ms"] < TARGET_P95_MS
     return {
         "benchmark": "inbox",
         "command": " ".join(["python -m bench inbox", *args.argv]).strip(),
@@ -604,6 +662,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "target_p95_ms": TARGET_P95_MS,
         "rows": indexed,
         "baseline_rows": baseline,
+        "api_rows": api,
+        "api_baseline_rows": api_baseline,
     }
 
 
@@ -617,21 +677,25 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     args.argv = argv
     report = asyncio.run(bench(args))
-    print_table(
-        report["rows"],
-        [
-            ("shape", "shape", "{}"),
-            ("p50 ms", "p50_ms", "{:.1f}"),
-            ("p95 ms", "p95_ms", "{:.1f}"),
-            ("max ms", "max_ms", "{:.1f}"),
-            ("matched", "matched_median", "{}"),
-            ("baseline p95 ms", "baseline_p95_ms", "{:.1f}"),
-            ("× baseline", "x_baseline", "{:.1f}"),
-            ("p95 < 300 ms", "target_met", "{}"),
-        ],
-    )
+    columns = [
+        ("shape", "shape", "{}"),
+        ("p50 ms", "p50_ms", "{:.1f}"),
+        ("p95 ms", "p95_ms", "{:.1f}"),
+        ("max ms", "max_ms", "{:.1f}"),
+        ("matched", "matched_median", "{}"),
+        ("baseline p95 ms", "baseline_p95_ms", "{:.1f}"),
+        ("× baseline", "x_baseline", "{:.1f}"),
+        ("p95 < 300 ms", "target_met", "{}"),
+    ]
+    print("the Posteingang page, GET / (25 cases, HTML)")
+    print_table(report["rows"], columns)
+    print("\nthe clerk API, GET /v1/cases (50 cases, JSON)")
+    print_table(report["api_rows"], columns)
     met = all(row["target_met"] for row in report["rows"])
-    print(f"\ntarget: every shape p95 < {TARGET_P95_MS:.0f} ms: {'met' if met else 'NOT met'}")
+    print(
+        f"\ntarget: every shape of the page p95 < {TARGET_P95_MS:.0f} ms: "
+        f"{'met' if met else 'NOT met'}"
+    )
     write_report(args.out, report)
     return 0
 

@@ -93,14 +93,18 @@ def serve(
     ] = True,
 ) -> None:
     """Run the HTTP API (and, by default, every pipeline worker) in one process."""
-    import uvicorn
-
-    from bootstrap.app import create_app
-
     settings = _settings()
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         schema.upgrade(settings.effective_database_url)
+    _run_server(settings, host, port, workers=workers)
+
+
+def _run_server(settings: Settings, host: str | None, port: int | None, *, workers: bool) -> None:
+    import uvicorn
+
+    from bootstrap.app import create_app
+
     uvicorn.run(
         create_app(settings, with_workers=workers),
         host=host or settings.host,
@@ -226,6 +230,17 @@ def demo(
     data_dir: Annotated[
         Path | None, typer.Option(help="Data directory for the demo (default: the configured one).")
     ] = None,
+    keep_running: Annotated[
+        bool,
+        typer.Option(
+            "--keep-running",
+            help="Afterwards, serve eantrag on the demo's data (pages, API, workers) until "
+            "Ctrl+C, to log in and work the filed examples in the browser.",
+        ),
+    ] = False,
+    port: Annotated[
+        int | None, typer.Option(help="Port for --keep-running (default from settings).")
+    ] = None,
 ) -> None:
     """Submit every example on the embedded default and show what happens to each."""
     from bootstrap.demo import run_demo
@@ -233,7 +248,16 @@ def demo(
     settings = _settings()
     if data_dir is not None:
         settings = settings.model_copy(update={"data_dir": data_dir})
-    raise typer.Exit(asyncio.run(run_demo(settings, console)))
+    if port is not None and settings.public_base_url is None:
+        settings = settings.model_copy(update={"public_base_url": f"http://{settings.host}:{port}"})
+    code = asyncio.run(run_demo(settings, console, keep_running=keep_running))
+    if code != 0 or not keep_running:
+        raise typer.Exit(code)
+    console.print(
+        f"[bold]eantrag runs at {settings.link_base_url}/[/bold] — log in at "
+        f"{settings.link_base_url}/login with an account above; Ctrl+C stops it"
+    )
+    _run_server(settings, None, port, workers=True)
 
 
 @app.command("openapi")

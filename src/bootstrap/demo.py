@@ -98,7 +98,7 @@ def example_attachments(form: Any, document: bytes) -> list[fitconnect.OutgoingA
     return out
 
 
-async def run_demo(settings: Settings, console: Console) -> int:
+async def run_demo(settings: Settings, console: Console, *, keep_running: bool = False) -> int:
     console.rule("[bold]eantrag demo — embedded default")
     console.print(f"data directory  {settings.data_dir.resolve()}")
     console.print(f"database        {settings.effective_database_url}")
@@ -172,7 +172,7 @@ async def run_demo(settings: Settings, console: Console) -> int:
         pending = [s for s in rows if s[2] == "received"]
         if pending:
             console.print(f"{len(pending)} application(s) are received and queued for routing.")
-        await _print_accounts(runtime.db, settings, console)
+        await _print_accounts(runtime.db, settings, console, keep_running=keep_running)
     finally:
         await runtime.close()
     console.print(
@@ -211,7 +211,9 @@ async def _import_demo_directory(db: Database, console: Console) -> None:
     console.print(f"directory       {path.name}: {report.authorities} authorities imported")
 
 
-async def _print_accounts(db: Database, settings: Settings, console: Console) -> None:
+async def _print_accounts(
+    db: Database, settings: Settings, console: Console, *, keep_running: bool
+) -> None:
     """Log-ins for the demo's people; new passwords on every run, shown only here."""
     async with db.transaction() as session:
         accounts = await demo_accounts(session)
@@ -221,10 +223,11 @@ async def _print_accounts(db: Database, settings: Settings, console: Console) ->
     for account in accounts:
         table.add_row(account.username, account.password, account.role, account.authority_id or "—")
     console.print(table)
-    console.print(
-        f"log in at {settings.link_base_url}/login once "
-        "`eantrag serve` runs (same data directory)"
-    )
+    if not keep_running:
+        console.print(
+            f"log in at {settings.link_base_url}/login once `eantrag serve` runs (same data "
+            "directory), or run `eantrag demo --keep-running`"
+        )
 
 
 async def _wait_for_pipeline(

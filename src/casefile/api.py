@@ -1,45 +1,24 @@
 """The clerk API of the e-Akte: inbox, case, documents, transitions, notes, audit, triage.
 
-Every route needs a bearer token. A clerk token sees the cases of its own authority only; a case
-of any other authority does not exist for it (404, never 403). Each route opens its own
-transaction and commits at the end; services never commit.
+Every route needs a bearer token or a person's session. A clerk sees the cases of their own
+authority only; a case of any other authority does not exist for them (404, never 403). The
+routes parse, call one use case of `casefile.casework` or `casefile.documents` (the same ones the
+clerk's pages call), and shape the answer; those open the transactions, services never commit.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import tempfile
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from casefile import (
-    assignment,
-    audit,
-    directory,
-    duplicates,
-    inbox,
-    references,
-    repository,
-    service,
-    triage,
-)
+from casefile import casework, documents, duplicates, inbox, service, triage
 from casefile.auth import Clerk, Principal, TriageClerk
-from casefile.bescheid import Bescheide, Templates
-from casefile.directory import DirectoryLetterheads
-from casefile.errors import (
-    BlobMismatch,
-    CaseNotFound,
-    DocumentCorrupted,
-    DocumentNotFound,
-)
 from casefile.models import ON_HOLD, Dokument, TriageItem, Vorgang
 from casefile.schemas import (
     AkteOut,
@@ -65,7 +44,6 @@ from casefile.schemas import (
     TriageItemOut,
     TriageList,
 )
-from eantrag.blobs import CHUNK, BlobNotFound, BlobStore
 from eantrag.broker import PermanentError
 from eantrag.problems import ProblemError, Violation, problem_responses
 from eantrag.runtime import Runtime
@@ -84,18 +62,6 @@ class InvalidQuery(ProblemError):
     status = 422
     code = "casefile.invalid_query"
     title = "Invalid query"
-
-
-class EmptyDocument(ProblemError):
-    status = 422
-    code = "casefile.empty_document"
-    title = "The document is empty"
-
-
-class DocumentTooLarge(ProblemError):
-    status = 413
-    code = "casefile.document_too_large"
-    title = "The document is too large"
 
 
 # --- shaping responses -----------------------------------------------------------------------
@@ -179,14 +145,10 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 async def _case_or_404(request: Request, who: Principal, case_id: uuid.UUID) -> CaseDetail:
-    async with _runtime(request).db.sessionmaker() as session:
-        case = await repository.case(session, who.scope, case_id, with_documents=True)
-        if case is None:
-            raise CaseNotFound(f"no case {case_id} for this authority")
-        known_as = await references.references(session, case.application_id)
-        service_name = await inbox.service_name(session, case.leika_key)
-        likely = await duplicates.likely_duplicates(session, case)
-    return _detail(case, service_name, likely).model_copy(update={"references": known_as})
+    view = await casework.case_view(_runtime(request), who, case_id)
+    return _detail(view.case, view.service_name, view.likely_duplicates).model_copy(
+        update={"references": view.references}
+    )
 
 
 # --- cases -----------------------------------------------------------------------------------
@@ -242,11 +204,9 @@ async def list_cases(
         received_from=_utc(received_from),
         received_to=_utc(received_to),
         assigned=assigned,
-        me=assignment.assignee_of(who).id,
         search=q,
     )
-    async with _runtime(request).db.sessionmaker() as session:
-        found = await inbox.page(session, who.scope, wanted, limit=limit, cursor=cursor)
+    found = await casework.inbox_page(_runtime(request), who, wanted, limit=limit, cursor=cursor)
     return CaseList(
         items=[CaseSummary(**_summary_fields(row.case, row.service_name)) for row in found.rows],
         next_cursor=found.next_cursor,
@@ -269,32 +229,28 @@ async def get_case(request: Request, case_id: uuid.UUID, who: Clerk) -> CaseDeta
 
 
 async def _assign_one(
-    request: Request, who: Principal, case_id: uuid.UUID, action: Literal["assign", "release"]
+    request: Request, who: Principal, case_id: uuid.UUID, action: casework.Action
 ) -> CaseSummary:
-    async with _runtime(request).db.transaction() as session:
-        case = await assignment.apply_one(session, who, case_id, action)
-        name = await inbox.service_name(session, case.leika_key)
-    return CaseSummary(**_summary_fields(case, name))
+    done = await casework.assign_one(_runtime(request), who, case_id, action)
+    return CaseSummary(**_summary_fields(done.case, done.service_name))
 
 
 async def _assign_selection(
-    request: Request, who: Principal, body: SelectionIn, action: Literal["assign", "release"]
+    request: Request, who: Principal, body: SelectionIn, action: casework.Action
 ) -> SelectionOut:
-    async with _runtime(request).db.transaction() as session:
-        results = await assignment.apply(session, who, body.case_ids, action)
-        names = await directory.service_names(
-            session, {r.case.leika_key for r in results if r.case is not None}
-        )
+    done = await casework.assign_selection(_runtime(request), who, body.case_ids, action)
     return SelectionOut(
         results=[
             SelectionResultOut(
                 case_id=r.case_id,
                 outcome=r.outcome,
-                case=CaseSummary(**_summary_fields(r.case, names.get(r.case.leika_key)))
+                case=CaseSummary(
+                    **_summary_fields(r.case, done.service_names.get(r.case.leika_key))
+                )
                 if r.case is not None
                 else None,
             )
-            for r in results
+            for r in done.results
         ]
     )
 
@@ -374,25 +330,15 @@ async def _move(
     reason: str | None = None,
     decision_document_id: uuid.UUID | None = None,
 ) -> CaseDetail:
-    runtime = _runtime(request)
-    async with runtime.db.transaction() as session:
-        case = await repository.case(session, who.scope, case_id, lock=True)
-        if case is None:
-            raise CaseNotFound(f"no case {case_id} for this authority")
-        await service.transition(
-            session,
-            runtime.blobs,
-            case,
-            to=to,
-            actor=who.actor,
-            outcome=outcome,
-            reason=reason,
-            decision_document_id=decision_document_id,
-            decided_by=who.name,
-            bescheide=Bescheide(
-                DirectoryLetterheads(), Templates(runtime.settings.bescheid_template_dir)
-            ),
-        )
+    await casework.move(
+        _runtime(request),
+        who,
+        case_id,
+        to=to,
+        outcome=outcome,
+        reason=reason,
+        decision_document_id=decision_document_id,
+    )
     return await _case_or_404(request, who, case_id)
 
 
@@ -421,11 +367,7 @@ async def post_missing_documents(
 async def post_note(
     request: Request, case_id: uuid.UUID, body: NoteIn, who: Clerk
 ) -> AuditEntryOut:
-    async with _runtime(request).db.transaction() as session:
-        case = await repository.case(session, who.scope, case_id, lock=True)
-        if case is None:
-            raise CaseNotFound(f"no case {case_id} for this authority")
-        entry = service.add_note(session, case, body.text, who.actor)
+    entry = await casework.add_note(_runtime(request), who, case_id, body.text)
     return AuditEntryOut.model_validate(entry, from_attributes=True)
 
 
@@ -437,70 +379,17 @@ async def post_note(
     responses=problem_responses(*AUTH_PROBLEMS, 404),
 )
 async def get_audit(request: Request, case_id: uuid.UUID, who: Clerk) -> AuditOut:
-    async with _runtime(request).db.sessionmaker() as session:
-        case = await repository.case(session, who.scope, case_id)
-        if case is None:
-            raise CaseNotFound(f"no case {case_id} for this authority")
-        entries = await repository.audit_entries(session, case.id)
-    breaks = audit.check_chain(
-        case.id, case.akte.aktenzeichen, case.audit_seq, case.audit_head, entries
-    )
+    trail = await casework.audit_trail(_runtime(request), who, case_id)
     return AuditOut(
-        case_id=case.id,
-        file_reference=case.akte.aktenzeichen,
-        verified=not breaks,
-        breaks=[AuditBreakOut(position=b.position, problem=b.problem) for b in breaks],
-        entries=[AuditEntryOut.model_validate(e, from_attributes=True) for e in entries],
+        case_id=trail.case.id,
+        file_reference=trail.case.akte.aktenzeichen,
+        verified=trail.verified,
+        breaks=[AuditBreakOut(position=b.position, problem=b.problem) for b in trail.breaks],
+        entries=[AuditEntryOut.model_validate(e, from_attributes=True) for e in trail.entries],
     )
 
 
 # --- documents -------------------------------------------------------------------------------
-
-
-def _content_disposition(filename: str | None) -> str:
-    name = filename or "dokument"
-    fallback = "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
-    )
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
-
-
-async def _spool_verified(
-    blobs: BlobStore, document: Dokument, memory: int
-) -> tempfile.SpooledTemporaryFile[bytes]:
-    """The document's bytes, spooled while hashing; refused if they are not what was filed."""
-    # Closed by the response's stream, or here on failure.
-    spool: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-        max_size=memory
-    )
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        async for chunk in blobs.read(document.blob_key):
-            digest.update(chunk)
-            size += len(chunk)
-            spool.write(chunk)
-    except BlobNotFound as exc:
-        spool.close()
-        raise BlobMismatch(f"blob {document.blob_key} is missing") from exc
-    except BaseException:
-        spool.close()
-        raise
-    if digest.hexdigest() != document.sha256 or size != document.size:
-        spool.close()
-        raise BlobMismatch(
-            f"blob {document.blob_key} holds {size} bytes with SHA-256 {digest.hexdigest()}"
-        )
-    spool.seek(0)
-    return spool
-
-
-async def _stream(spool: tempfile.SpooledTemporaryFile[bytes]) -> AsyncIterator[bytes]:
-    try:
-        while chunk := spool.read(CHUNK):
-            yield chunk
-    finally:
-        spool.close()
 
 
 @router.get(
@@ -518,46 +407,15 @@ async def _stream(spool: tempfile.SpooledTemporaryFile[bytes]) -> AsyncIterator[
 async def download_document(
     request: Request, case_id: uuid.UUID, document_id: uuid.UUID, who: Clerk
 ) -> StreamingResponse:
-    runtime = _runtime(request)
-    async with runtime.db.sessionmaker() as session:
-        case = await repository.case(session, who.scope, case_id)
-        document = await repository.document(session, case_id, document_id) if case else None
-    if case is None:
-        raise CaseNotFound(f"no case {case_id} for this authority")
-    if document is None:
-        raise DocumentNotFound(f"no document {document_id} in case {case_id}")
-    try:
-        spool = await _spool_verified(runtime.blobs, document, runtime.settings.spool_memory_bytes)
-    except BlobMismatch as exc:
-        log.error(
-            "casefile.document_integrity_failed",
-            case_id=str(case_id),
-            document_id=str(document_id),
-            error=str(exc),
-        )
-        async with runtime.db.transaction() as session:
-            locked = await repository.case(session, who.scope, case_id, lock=True)
-            if locked is not None:
-                service.record_integrity_failure(session, locked, document, str(exc), who.actor)
-        raise DocumentCorrupted(
-            f"document {document_id} does not match its recorded SHA-256; it was not sent"
-        ) from exc
-    try:
-        async with runtime.db.transaction() as session:
-            locked = await repository.case(session, who.scope, case_id, lock=True)
-            if locked is None:
-                raise CaseNotFound(f"no case {case_id} for this authority")
-            service.record_read(session, locked, document, who.actor)
-    except BaseException:
-        spool.close()
-        raise
+    verified = await documents.read(_runtime(request), who, case_id, document_id)
+    document = verified.document
     digest = base64.b64encode(bytes.fromhex(document.sha256)).decode()
     return StreamingResponse(
-        _stream(spool),
+        documents.stream(verified.spool),
         media_type=document.media_type,
         headers={
             "Content-Length": str(document.size),
-            "Content-Disposition": _content_disposition(document.filename),
+            "Content-Disposition": documents.content_disposition(document.filename),
             "ETag": f'"{document.sha256}"',
             "Repr-Digest": f"sha-256=:{digest}:",
             "Cache-Control": "no-store",
@@ -590,38 +448,15 @@ async def upload_document(
     ] = "upload",
     filename: Annotated[str | None, Query(max_length=255)] = None,
 ) -> DocumentOut:
-    runtime = _runtime(request)
-    async with runtime.db.sessionmaker() as session:
-        if await repository.case(session, who.scope, case_id) is None:
-            raise CaseNotFound(f"no case {case_id} for this authority")
-    media_type = request.headers.get("content-type") or "application/octet-stream"
-    cap = runtime.settings.attachment_max_bytes
-    digest = hashlib.sha256()
-    size = 0
-    with tempfile.SpooledTemporaryFile(max_size=runtime.settings.spool_memory_bytes) as spool:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > cap:
-                raise DocumentTooLarge(f"a document may have at most {cap} bytes")
-            digest.update(chunk)
-            spool.write(chunk)
-        if size == 0:
-            raise EmptyDocument("send the document's bytes as the request body")
-        sha256 = digest.hexdigest()
-        key = await runtime.blobs.put(spool, sha256, size, media_type)
-    async with runtime.db.transaction() as session:
-        case = await repository.case(session, who.scope, case_id, lock=True)
-        if case is None:
-            raise CaseNotFound(f"no case {case_id} for this authority")
-        document = await service.add_document(
-            session,
-            case,
-            service.StoredBlob(key, sha256, size),
-            media_type=media_type,
-            filename=filename,
-            kind=kind,
-            actor=who.actor,
-        )
+    document = await documents.add(
+        _runtime(request),
+        who,
+        case_id,
+        request.stream(),
+        media_type=request.headers.get("content-type") or "application/octet-stream",
+        filename=filename,
+        kind=kind,
+    )
     return _document_out(case_id, document)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from casefile import consumers, renderings
 from casefile.api import router
 from casefile.cli import audit_app, fileplan_app, token_app
+from casefile.pages import posteingang, vorgang
 from casefile.pages import triage as triage_page
 from eantrag.component import Component, Routes
 from eantrag.runtime import Runtime, Worker
@@ -17,7 +18,12 @@ def workers(runtime: Runtime) -> dict[str, Worker]:
 
 COMPONENT = Component(
     name="casefile",
-    routes=(Routes(router), Routes(triage_page.router)),
+    routes=(
+        Routes(router),
+        Routes(posteingang.router),
+        Routes(vorgang.router),
+        Routes(triage_page.router),
+    ),
     workers=workers,
     worker_names=("casefile", "triage", "renderer"),
     commands=(("token", token_app), ("audit", audit_app), ("fileplan", fileplan_app)),

@@ -14,6 +14,8 @@ __all__ = [
     "CaseNotFound",
     "DocumentCorrupted",
     "DocumentNotFound",
+    "DocumentTooLarge",
+    "EmptyDocument",
     "FilePlanInvalid",
     "Forbidden",
     "InvalidCursor",
@@ -137,6 +139,18 @@ class DocumentCorrupted(ProblemError):
     status = 500
     code = "casefile.document_integrity"
     title = "The stored document does not match its recorded hash"
+
+
+class EmptyDocument(ProblemError):
+    status = 422
+    code = "casefile.empty_document"
+    title = "The document is empty"
+
+
+class DocumentTooLarge(ProblemError):
+    status = 413
+    code = "casefile.document_too_large"
+    title = "The document is too large"
 
 
 class BlobMismatch(PermanentError):

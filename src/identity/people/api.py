@@ -34,7 +34,7 @@ from web import pages
 
 log = structlog.get_logger(__name__)
 router = APIRouter(include_in_schema=False)
-LANDING = "/konto"
+LANDING = "/"  # the Posteingang, or the start page of the person's role
 WRONG = "Benutzername oder Passwort ist falsch, oder das Konto ist gesperrt."
 NO_OIDC = "Die Anmeldung mit Dienstkonto ist nicht eingerichtet."
 NOT_ALLOWED = (

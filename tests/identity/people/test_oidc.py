@@ -143,7 +143,7 @@ async def test_an_oidc_login_lands_in_a_session_with_authority_and_role(
         groups=["/stadt-leipzig/clerk", "/alle-mitarbeitenden"],
     )
     login_page = (await client.get("/login")).text
-    assert 'href="/login/oidc?next=/konto"' in login_page  # "Mit Dienstkonto anmelden"
+    assert 'href="/login/oidc?next=/"' in login_page  # "Mit Dienstkonto anmelden"
     authorize_url = await start(client)
     sent = parse_qs(urlsplit(authorize_url).query)
     assert authorize_url.startswith(provider + "/oauth2/authorize?")
