@@ -20,10 +20,10 @@ import asyncio
 import contextlib
 import importlib.util
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -62,22 +62,6 @@ class Site:
     runtime: Runtime
     settings: Settings
     app: FastAPI
-
-    def serves(self, path: str) -> bool:
-        """Whether the app has a route with this path pattern (e.g. `/cases/{case_id}`)."""
-        return path in set(_route_paths(self.app.routes))
-
-
-def _route_paths(routes: Any, prefix: str = "") -> Iterator[str]:
-    """Every route's path, also of routers FastAPI keeps included as a whole."""
-    for route in routes:
-        path = getattr(route, "path", None)
-        if isinstance(path, str):
-            yield prefix + path
-        inner = getattr(route, "original_router", None)
-        if inner is not None:
-            context = getattr(route, "include_context", None)
-            yield from _route_paths(inner.routes, prefix + (getattr(context, "prefix", "") or ""))
 
 
 @dataclass(frozen=True)
