@@ -17,7 +17,7 @@ import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from casefile import casework, documents, duplicates, inbox, service, triage
+from casefile import casework, documents, duplicates, filing, inbox, service, triage
 from casefile.auth import Clerk, Principal, TriageClerk
 from casefile.models import ON_HOLD, Dokument, TriageItem, Vorgang
 from casefile.schemas import (
@@ -193,7 +193,7 @@ async def list_cases(
     leika_key = None
     if service_key:
         try:
-            leika_key = service.leika_key_of(service_key)
+            leika_key = filing.leika_key_of(service_key)
         except PermanentError as exc:
             raise InvalidQuery(
                 str(exc), [Violation("casefile.invalid_service", "service", str(exc))]

@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from casefile import audit, repository
+from casefile.filing import StoredBlob
 from casefile.models import CLOSED, DECIDED, AuditEntry, Dokument, Vorgang
-from casefile.service import StoredBlob, keep_document
+from casefile.service import keep_document
 
 NOTIFICATION_ACTOR = "system:notifications"
 CITIZEN_ACTOR = "citizen:status-url"

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from casefile import audit, auth, repository, service
+from casefile import audit, auth, filing, repository
 from casefile.errors import FilePlanInvalid
 from casefile.fileplan import DEFAULT_AUTHORITY, read_plan
 from casefile.models import ApiToken
@@ -174,7 +174,7 @@ def fileplan_import(
 
     async def _import(db: Database) -> None:
         async with db.transaction() as session:
-            await service.import_plan(session, target, plan)
+            await filing.import_plan(session, target, plan)
 
     run_with_database(_import)
     what = "the default plan" if target == DEFAULT_AUTHORITY else f"the plan of {target}"
@@ -193,7 +193,7 @@ def fileplan_show(
         async with db.sessionmaker() as session:
             plan = await repository.plan_of(session, authority)
             if plan is None and authority == DEFAULT_AUTHORITY:
-                plan = await service.default_plan(session)
+                plan = await filing.default_plan(session)
         if plan is None:
             return b""
         return orjson.dumps(plan.model_dump(mode="json", by_alias=True), option=orjson.OPT_INDENT_2)

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casefile import directory, repository, service
-from casefile.service import FilingConflict, PreparedFiling
+from casefile import directory, filing, repository, service
+from casefile.filing import FilingConflict, PreparedFiling
 from contracts.application import AuthorityMessage, UnroutableApplication
 from eantrag.broker import (
     UNROUTABLE_QUEUE,
@@ -53,29 +53,29 @@ def filing_handler(runtime: Runtime) -> Handler:
 
     Every inbox consumer of the worker shares this handler, so deliveries from all authorities
     that are ready at the same time are filed in one transaction (see `grouped_prepared`): the
-    commit, not the filing, is what costs (`service.file_applications` writes a whole group
+    commit, not the filing, is what costs (`filing.file_applications` writes a whole group
     with a handful of statements and locks the file-reference counters in a fixed order).
     """
 
     async def file_group(
         session: AsyncSession, items: Sequence[Prepared[PreparedFiling]]
     ) -> list[str | None]:
-        filed = await service.file_applications(
-            session, [item.value for item in items], actor=service.SYSTEM_ACTOR, source="routing"
+        filed = await filing.file_applications(
+            session, [item.value for item in items], actor=filing.SYSTEM_ACTOR, source="routing"
         )
         return [case.akte.aktenzeichen if case is not None else None for case in filed]
 
     commit = grouped_prepared(CONSUMER, runtime.db, file_group)
 
     async def handle(message: IncomingMessage) -> None:
-        application = service.from_message(parse_authority_message(message))
+        application = filing.from_message(parse_authority_message(message))
         bound = log.bind(
             application_id=str(application.application_id),
             message_id=str(message.message_id),
             authority_id=application.authority_id,
         )
         try:
-            ready = await service.prepare_filing(runtime.blobs, application)
+            ready = await filing.prepare_filing(runtime.blobs, application)
         except Exception:
             # A redelivery or re-drive of a filed application finds its blobs gone once the
             # file was archived: that is no failure. (Filing itself skips a filed application,

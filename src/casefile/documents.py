@@ -12,8 +12,6 @@ edges and only shape the answer.
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ from urllib.parse import quote
 
 import structlog
 
-from casefile import repository, service
+from casefile import filing, repository, service
 from casefile.auth import Principal
 from casefile.errors import (
     BlobMismatch,
@@ -33,7 +31,15 @@ from casefile.errors import (
     EmptyDocument,
 )
 from casefile.models import Dokument
-from eantrag.blobs import CHUNK, BlobNotFound, BlobStore
+from eantrag.blobs import (
+    CHUNK,
+    BlobNotFound,
+    BlobStore,
+    HashingSpool,
+    SpoolTooLarge,
+    spool_blob,
+    spool_stream,
+)
 from eantrag.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -46,11 +52,11 @@ class VerifiedDocument:
     `stream` close it) when done."""
 
     document: Dokument
-    spool: tempfile.SpooledTemporaryFile[bytes]
+    spool: HashingSpool
 
     def read_all(self) -> bytes:
         try:
-            return self.spool.read()
+            return self.spool.read_all()
         finally:
             self.spool.close()
 
@@ -63,41 +69,27 @@ def content_disposition(filename: str | None, disposition: str = "attachment") -
     return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
 
 
-async def stream(spool: tempfile.SpooledTemporaryFile[bytes]) -> AsyncIterator[bytes]:
+async def stream(spool: HashingSpool) -> AsyncIterator[bytes]:
     try:
-        while chunk := spool.read(CHUNK):
+        file = spool.rewind()
+        while chunk := file.read(CHUNK):
             yield chunk
     finally:
         spool.close()
 
 
-async def _spool_verified(
-    blobs: BlobStore, document: Dokument, memory: int
-) -> tempfile.SpooledTemporaryFile[bytes]:
-    """The document's bytes, spooled while hashing; refused if they are not what was filed."""
-    # Closed by the caller (the response's stream), or here on failure.
-    spool: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-        max_size=memory
-    )
-    digest = hashlib.sha256()
-    size = 0
+async def _spool_verified(blobs: BlobStore, document: Dokument, memory: int) -> HashingSpool:
+    """The document's bytes, spooled while hashing; refused if they are not what was filed.
+    Closed by the caller (the response's stream), or here on failure."""
     try:
-        async for chunk in blobs.read(document.blob_key):
-            digest.update(chunk)
-            size += len(chunk)
-            spool.write(chunk)
+        spool = await spool_blob(blobs, document.blob_key, memory)
     except BlobNotFound as exc:
-        spool.close()
         raise BlobMismatch(f"blob {document.blob_key} is missing") from exc
-    except BaseException:
-        spool.close()
-        raise
-    if digest.hexdigest() != document.sha256 or size != document.size:
+    if spool.sha256 != document.sha256 or spool.size != document.size:
         spool.close()
         raise BlobMismatch(
-            f"blob {document.blob_key} holds {size} bytes with SHA-256 {digest.hexdigest()}"
+            f"blob {document.blob_key} holds {spool.size} bytes with SHA-256 {spool.sha256}"
         )
-    spool.seek(0)
     return spool
 
 
@@ -155,20 +147,17 @@ async def add(
         if await repository.case(session, who.scope, case_id) is None:
             raise CaseNotFound(f"no case {case_id} for this authority")
     cap = runtime.settings.attachment_max_bytes
-    digest = hashlib.sha256()
-    size = 0
-    with tempfile.SpooledTemporaryFile(max_size=runtime.settings.spool_memory_bytes) as spool:
-        async for chunk in body:
-            size += len(chunk)
-            if size > cap:
-                raise DocumentTooLarge(f"a document may have at most {cap} bytes")
-            digest.update(chunk)
-            spool.write(chunk)
-        if size == 0:
+    try:
+        spool = await spool_stream(body, runtime.settings.spool_memory_bytes, max_size=cap)
+    except SpoolTooLarge as exc:
+        raise DocumentTooLarge(f"a document may have at most {cap} bytes") from exc
+    try:
+        if spool.size == 0:
             raise EmptyDocument("send the document's bytes as the request body")
-        sha256 = digest.hexdigest()
-        spool.seek(0)
-        key = await runtime.blobs.put(spool, sha256, size, media_type)
+        sha256, size = spool.sha256, spool.size
+        key = await runtime.blobs.put(spool.rewind(), sha256, size, media_type)
+    finally:
+        spool.close()
     async with runtime.db.transaction() as session:
         case = await repository.case(session, who.scope, case_id, lock=True)
         if case is None:
@@ -176,7 +165,7 @@ async def add(
         return await service.add_document(
             session,
             case,
-            service.StoredBlob(key, sha256, size),
+            filing.StoredBlob(key, sha256, size),
             media_type=media_type,
             filename=filename,
             kind=kind,

@@ -16,7 +16,7 @@ from datetime import datetime
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casefile import directory, repository, service
+from casefile import directory, filing, repository, service
 from casefile.applicant import applicant_of
 from casefile.errors import (
     AlreadyAssigned,
@@ -76,9 +76,9 @@ async def assign(
             f"{authority_id!r} is not in the directory",
             [Violation("casefile.unknown_authority", "authorityId", "not in the directory")],
         )
-    application = service.from_triage(item, authority_id, name, actor)
+    application = filing.from_triage(item, authority_id, name, actor)
     try:
-        prepared = await service.prepare_filing(blobs, application)
+        prepared = await filing.prepare_filing(blobs, application)
     except BlobMismatch as exc:
         log.error(
             "casefile.triage_integrity_failed", application_id=str(application_id), error=str(exc)
@@ -92,7 +92,7 @@ async def assign(
             filed = await service.assign(session, locked, prepared, actor=actor)
             if filed is None:
                 raise AlreadyFiled(f"application {application_id} is filed already")
-    except service.FilingConflict as exc:
+    except filing.FilingConflict as exc:
         raise AlreadyFiled(f"application {application_id} is filed already") from exc
     return Assigned(
         application_id=application_id,

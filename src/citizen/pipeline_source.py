@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casefile import citizen as casefile_citizen
-from casefile.service import store_bytes
+from casefile.filing import store_bytes
 from citizen.sources import Addressee, Bescheid, SentMessage
 from contracts.forms import FORMS
 from eantrag.blobs import TieredBlobStore

@@ -15,7 +15,7 @@ import orjson
 from sqlalchemy import select
 
 from bootstrap.wiring import open_pipeline
-from casefile import auth, service
+from casefile import auth, filing
 from casefile.models import Vorgang
 from contracts.application import AUTHORITY_MESSAGE_TYPE, AuthorityMessage, delivery_message_id
 from eantrag.blobs import BlobStore
@@ -133,11 +133,11 @@ def outgoing(body: dict[str, Any]) -> OutgoingMessage:
 
 async def file_directly(runtime: Runtime, body: dict[str, Any]) -> Vorgang:
     """File one message the way the consumer does, without a queue in between."""
-    application = service.from_message(AuthorityMessage.model_validate(body))
-    prepared = await service.prepare_filing(runtime.blobs, application)
+    application = filing.from_message(AuthorityMessage.model_validate(body))
+    prepared = await filing.prepare_filing(runtime.blobs, application)
     async with runtime.db.transaction() as session:
-        filed = await service.file_application(
-            session, prepared, actor=service.SYSTEM_ACTOR, source="routing"
+        filed = await filing.file_application(
+            session, prepared, actor=filing.SYSTEM_ACTOR, source="routing"
         )
     assert filed is not None
     return filed.case

@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import event, select
 
 from bootstrap.app import run_workers, stop_workers
-from casefile import service
+from casefile import filing
 from casefile.consumers import InboxConsumers, filing_handler
 from casefile.fileplan import PlanFile
 from casefile.models import Akte, Dokument
@@ -76,7 +76,7 @@ async def test_unfileable_messages_are_dead_lettered_and_the_rest_is_filed(
         }
     )
     async with runtime.db.transaction() as session:
-        await service.import_plan(session, DRESDEN_ID, only_dogs)
+        await filing.import_plan(session, DRESDEN_ID, only_dogs)
     no_unit = await authority_message(runtime.blobs, leika=WOHNGELD)
     await runtime.broker.publish(
         [outgoing(tampered), malformed, misrouted, outgoing(no_unit), outgoing(good)]

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casefile import repository, service
+from casefile import filing, repository
 from casefile.models import Akte, PlanUnit
 from contracts.application import AuthorityMessage
 from eantrag.runtime import Runtime
@@ -80,7 +80,7 @@ async def test_a_filer_looking_while_another_adds_the_default_plan_finds_its_uni
 
     async def first_filer() -> PlanUnit:
         async with runtime.db.transaction() as session:
-            return await service.plan_unit(session, "neue-behoerde", DOG)
+            return await filing.plan_unit(session, "neue-behoerde", DOG)
 
     monkeypatch.setattr(repository, "has_plan", has_plan_after_the_other_commit)
     waiting = asyncio.create_task(first_filer())
@@ -94,14 +94,12 @@ async def test_a_filer_looking_while_another_adds_the_default_plan_finds_its_uni
 async def test_a_rolled_back_filing_gives_its_number_back(runtime: Runtime) -> None:
     first = await file_directly(runtime, await authority_message(runtime.blobs))
     body = await authority_message(runtime.blobs)
-    prepared = await service.prepare_filing(
-        runtime.blobs, service.from_message(AuthorityMessage.model_validate(body))
+    prepared = await filing.prepare_filing(
+        runtime.blobs, filing.from_message(AuthorityMessage.model_validate(body))
     )
     with pytest.raises(RuntimeError):
         async with runtime.db.transaction() as session:
-            filed = await service.file_application(
-                session, prepared, actor="test", source="routing"
-            )
+            filed = await filing.file_application(session, prepared, actor="test", source="routing")
             assert filed is not None and filed.akte.number == 2
             raise RuntimeError("crash before the commit")
     again = await file_directly(runtime, body)
@@ -116,11 +114,11 @@ async def test_a_rolled_back_filing_gives_its_number_back(runtime: Runtime) -> N
 async def test_the_same_application_is_filed_once(runtime: Runtime) -> None:
     body = await authority_message(runtime.blobs)
     await file_directly(runtime, body)
-    prepared = await service.prepare_filing(
-        runtime.blobs, service.from_message(AuthorityMessage.model_validate(body))
+    prepared = await filing.prepare_filing(
+        runtime.blobs, filing.from_message(AuthorityMessage.model_validate(body))
     )
     async with runtime.db.transaction() as session:
-        assert await service.file_application(session, prepared, actor="t", source="r") is None
+        assert await filing.file_application(session, prepared, actor="t", source="r") is None
     assert await case_count(runtime.db) == 1
 
 
@@ -150,8 +148,8 @@ async def test_concurrent_counters_on_one_row_never_repeat(runtime: Runtime) -> 
 
 
 def test_the_year_is_the_authority_s_calendar_year() -> None:
-    assert service.local_year(datetime(2026, 12, 31, 23, 30, tzinfo=UTC)) == 2027
-    assert service.local_year(datetime(2026, 12, 31, 22, 30, tzinfo=UTC)) == 2026
+    assert filing.local_year(datetime(2026, 12, 31, 23, 30, tzinfo=UTC)) == 2027
+    assert filing.local_year(datetime(2026, 12, 31, 22, 30, tzinfo=UTC)) == 2026
 
 
 async def test_a_group_is_numbered_as_if_filed_one_by_one(runtime: Runtime) -> None:
@@ -172,14 +170,14 @@ async def test_a_group_is_numbered_as_if_filed_one_by_one(runtime: Runtime) -> N
         ],
     ]
     already, dog, leipzig, wohngeld, dog_again = [
-        await service.prepare_filing(
-            runtime.blobs, service.from_message(AuthorityMessage.model_validate(body))
+        await filing.prepare_filing(
+            runtime.blobs, filing.from_message(AuthorityMessage.model_validate(body))
         )
         for body in bodies
     ]
     group = [dog, already, leipzig, dog, wohngeld, dog_again]
     async with runtime.db.transaction() as session:
-        filed = await service.file_applications(session, group, actor="t", source="routing")
+        filed = await filing.file_applications(session, group, actor="t", source="routing")
     numbered = [(f.akte.kennzeichen, f.akte.number) if f else None for f in filed]
     wohngeld_unit = numbered[4][0] if numbered[4] else None
     assert wohngeld_unit is not None and wohngeld_unit != "022.31"
