@@ -136,7 +136,7 @@ async def pipeline(url: str, amqp: str, applications: int, data_dir: Path) -> di
         ((ROOT / "examples" / "wohngeld.json").read_bytes(), "application/json"),
     ]
     app = create_app(settings, runtime=runtime)
-    tasks = await run_workers(runtime, ["outbox-relay", "router", "status"])
+    tasks = await run_workers(runtime, ["outbox-relay", "router"])
     try:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)

@@ -23,6 +23,7 @@ MAX_AGE_SECONDS = 300
 """A callback older than this (or this far in the future) is refused: a replay."""
 MAX_CALLBACK_BYTES = 64 * 1024
 
+
 def _replayed(seen: dict[str, float], mac: str, now: float) -> bool:
     """Whether `mac` is among the authentication codes of the last ten minutes in `seen` (the
     app's own: the same callback twice is a replay), and remember it."""

@@ -23,7 +23,7 @@ COMPONENT = Component(
     name="intake",
     routes=(Routes(router), Routes(schemas_router, uses_database=False)),
     workers=_workers,
-    worker_names=("status", "routing-sweeper"),
+    worker_names=("routing-sweeper",),
     startup=_startup,
     models=("intake.models",),
 )

@@ -158,14 +158,15 @@ def test_worker_refuses_an_unknown_name_listing_the_known_ones() -> None:
     result = run("worker", "routr")
     assert result.returncode == 2
     assert "'routr' is not a worker" in result.stderr
-    for name in ("casefile", "outbox-relay", "router", "status", "triage", "notifications"):
+    known = ("casefile", "outbox-relay", "router", "routing-sweeper", "triage", "notifications")
+    for name in known:
         assert name in result.stderr
 
 
 def test_worker_help_lists_the_workers() -> None:
     result = run("worker", "--help", env={"COLUMNS": "200"})
     assert result.returncode == 0
-    for name in ("casefile", "fitconnect", "router", "routing-sweeper", "status", "triage"):
+    for name in ("casefile", "fitconnect", "router", "routing-sweeper", "renderer", "triage"):
         assert name in result.stdout
 
 
