@@ -6,23 +6,18 @@ the token is the only key, and nothing tells a guesser which part was wrong.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from typing import Annotated
 from urllib.parse import quote
 
-import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from citizen.errors import BescheidCorrupted
-from citizen.pipeline_source import PipelineSource
-from eantrag.blobs import read_all
+from citizen import bescheide
 from eantrag.problems import NotFound, problem_responses
 from eantrag.runtime import Runtime
 from intake.service import StatusTokens
 
-log = structlog.get_logger(__name__)
 # The citizen reads this one (a Bescheid link opened in a browser).
 NO_BESCHEID = (
     "Zu diesem Link gibt es keinen Bescheid. Bitte öffnen Sie den Link von der Statusseite "
@@ -55,23 +50,12 @@ async def download_bescheid(
     tokens: StatusTokens = request.app.state.status_tokens
     if not tokens.verify(application_id, token):
         raise NotFound(NO_BESCHEID)
-    source = PipelineSource(runtime.blobs)
-    async with runtime.db.sessionmaker() as session:
-        bescheid = await source.bescheid(session, application_id)
-    if bescheid is None:
+    fetched = await bescheide.fetch(runtime, application_id)
+    if fetched is None:
         raise NotFound(NO_BESCHEID)
-    data = await read_all(runtime.blobs, bescheid.blob_key)
-    if hashlib.sha256(data).hexdigest() != bescheid.sha256 or len(data) != bescheid.size:
-        log.error(
-            "citizen.bescheid_integrity_failed",
-            application_id=str(application_id),
-            document_id=str(bescheid.document_id),
-        )
-        raise BescheidCorrupted("the Bescheid does not match its recorded SHA-256; not sent")
-    async with runtime.db.transaction() as session:
-        await source.record_download(session, application_id, bescheid)
+    bescheid = fetched.bescheid
     return Response(
-        data,
+        fetched.data,
         media_type=bescheid.media_type,
         headers={
             "Content-Disposition": _attachment(bescheid.filename or "bescheid"),

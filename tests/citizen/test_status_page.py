@@ -4,12 +4,17 @@ Aktenzeichen, what happens next and the Bescheid — which only the right token 
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
+from casefile.models import Dokument
 from citizen.api import NO_BESCHEID
+from eantrag.models import InlineBlob
 from eantrag.runtime import Runtime
+from eantrag.settings import Settings
 from tests.casefile.support import DRESDEN_ID, PIPELINE, bearer, issue_token, status_of
 from tests.citizen.support import case_of, clerk_post, path_of, submit, wait_for_status
 from tests.routing.support import import_example, workers
@@ -160,3 +165,35 @@ async def test_the_clerk_s_message_is_shown_as_text(
     again = await client.post(ask, headers=bearer(token), json={"message": "Noch etwas."})
     assert again.status_code == 409
     assert again.json()["code"] == "casefile.invalid_transition"
+
+
+async def test_a_bescheid_whose_bytes_changed_is_not_sent(
+    client: httpx.AsyncClient, runtime: Runtime, settings: Settings
+) -> None:
+    receipt, case, _ = await _decided(client, runtime)
+    path, params = path_of(receipt["statusUrl"])
+    assert (await client.get(f"{path}/bescheid", params=params)).status_code == 200
+    async with runtime.db.sessionmaker() as session:
+        key = await session.scalar(
+            select(Dokument.blob_key).where(
+                Dokument.vorgang_id == uuid.UUID(case["id"]), Dokument.kind == "decision"
+            )
+        )
+    assert key is not None
+    await _flip_first_byte(runtime, settings, key)
+    refused = await client.get(f"{path}/bescheid", params=params)
+    assert refused.status_code == 500
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "SHA-256" in refused.json()["detail"] and "etag" not in refused.headers
+
+
+async def _flip_first_byte(runtime: Runtime, settings: Settings, key: str) -> None:
+    """Change a stored blob behind the e-Akte's back, keeping its size (a row or a file)."""
+    async with runtime.db.transaction() as session:
+        row = await session.get(InlineBlob, key)
+        if row is not None:
+            row.data = bytes([row.data[0] ^ 1]) + row.data[1:]
+            return
+    path = settings.data_dir / "blobs" / key
+    data = path.read_bytes()
+    path.write_bytes(bytes([data[0] ^ 1]) + data[1:])
