@@ -218,10 +218,16 @@ async def _print_accounts(
     async with db.transaction() as session:
         accounts = await demo_accounts(session)
     table = Table(title="demo accounts (new passwords on every run)")
-    for column in ("username", "password", "role", "authority"):
-        table.add_column(column)
+    # what is typed into the login form is never shortened, however narrow the terminal
+    for column, values in (
+        ("username", [a.username for a in accounts]),
+        ("password", [a.password for a in accounts]),
+    ):
+        table.add_column(column, no_wrap=True, min_width=max(map(len, values), default=8))
+    table.add_column("role", overflow="fold")
     for account in accounts:
-        table.add_row(account.username, account.password, account.role, account.authority_id or "—")
+        of = f" of {account.authority_id}" if account.authority_id else ""
+        table.add_row(account.username, account.password, account.role + of)
     console.print(table)
     if not keep_running:
         console.print(

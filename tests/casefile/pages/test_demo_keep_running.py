@@ -16,7 +16,7 @@ import httpx
 from tests.casefile.conftest import free_port
 from tests.identity.people.support import form_token
 
-ROW = re.compile(r"│ (sb\.stadt-leipzig)\s+│ (\S+)\s+│ clerk\s+│")
+ROW = re.compile(r"│ (sb\.stadt-leipzig)\s+│ (\S+)\s+│ clerk of stadt-leipzig\s+│")
 
 
 def test_the_demo_keeps_serving_and_a_clerk_logs_in(tmp_path: Path) -> None:
