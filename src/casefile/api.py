@@ -45,6 +45,7 @@ from casefile.schemas import (
     TriageList,
 )
 from eantrag.broker import PermanentError
+from eantrag.downloads import content_disposition
 from eantrag.problems import ProblemError, Violation, problem_responses
 from eantrag.runtime import Runtime
 
@@ -415,7 +416,7 @@ async def download_document(
         media_type=document.media_type,
         headers={
             "Content-Length": str(document.size),
-            "Content-Disposition": documents.content_disposition(document.filename),
+            "Content-Disposition": content_disposition(document.filename or "dokument"),
             "ETag": f'"{document.sha256}"',
             "Repr-Digest": f"sha-256=:{digest}:",
             "Cache-Control": "no-store",

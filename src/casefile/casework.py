@@ -14,6 +14,8 @@ from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casefile import (
     assignment,
     audit,
@@ -72,15 +74,19 @@ class CaseView:
     references: dict[str, Any] = field(default_factory=dict)
 
 
+async def _view(session: AsyncSession, who: Principal, case_id: uuid.UUID) -> CaseView:
+    case = await repository.case(session, who.scope, case_id, with_documents=True)
+    if case is None:
+        raise CaseNotFound(f"no case {case_id} for this authority")
+    known_as = await references.references(session, case.application_id)
+    name = await inbox.service_name(session, case.leika_key)
+    likely = await duplicates.likely_duplicates(session, case)
+    return CaseView(case, name, likely, known_as)
+
+
 async def case_view(runtime: Runtime, who: Principal, case_id: uuid.UUID) -> CaseView:
     async with runtime.db.sessionmaker() as session:
-        case = await repository.case(session, who.scope, case_id, with_documents=True)
-        if case is None:
-            raise CaseNotFound(f"no case {case_id} for this authority")
-        known_as = await references.references(session, case.application_id)
-        name = await inbox.service_name(session, case.leika_key)
-        likely = await duplicates.likely_duplicates(session, case)
-    return CaseView(case, name, likely, known_as)
+        return await _view(session, who, case_id)
 
 
 @dataclass(frozen=True)
@@ -123,17 +129,12 @@ class CaseFile:
 
 async def case_file(runtime: Runtime, who: Principal, case_id: uuid.UUID) -> CaseFile:
     async with runtime.db.sessionmaker() as session:
-        case = await repository.case(session, who.scope, case_id, with_documents=True)
-        if case is None:
-            raise CaseNotFound(f"no case {case_id} for this authority")
-        known_as = await references.references(session, case.application_id)
-        name = await inbox.service_name(session, case.leika_key)
-        likely = await duplicates.likely_duplicates(session, case)
-        entries = await repository.audit_entries(session, case.id)
+        view = await _view(session, who, case_id)
+        entries = await repository.audit_entries(session, view.case.id)
     return CaseFile(
-        CaseView(case, name, likely, known_as),
-        _checked(case, entries),
-        service.TRANSITIONS.get(case.status, ()),
+        view,
+        _checked(view.case, entries),
+        service.TRANSITIONS.get(view.case.status, ()),
     )
 
 

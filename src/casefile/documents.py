@@ -16,7 +16,6 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import quote
 
 import structlog
 
@@ -59,14 +58,6 @@ class VerifiedDocument:
             return self.spool.read_all()
         finally:
             self.spool.close()
-
-
-def content_disposition(filename: str | None, disposition: str = "attachment") -> str:
-    name = filename or "dokument"
-    fallback = "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
-    )
-    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
 
 
 async def stream(spool: HashingSpool) -> AsyncIterator[bytes]:

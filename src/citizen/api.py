@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from citizen import bescheide
+from eantrag.downloads import content_disposition
 from eantrag.problems import NotFound, problem_responses
 from eantrag.runtime import Runtime
 from intake.service import StatusTokens
@@ -58,17 +58,9 @@ async def download_bescheid(
         fetched.data,
         media_type=bescheid.media_type,
         headers={
-            "Content-Disposition": _attachment(bescheid.filename or "bescheid"),
+            "Content-Disposition": content_disposition(bescheid.filename or "bescheid"),
             "ETag": f'"{bescheid.sha256}"',
             "Cache-Control": "no-store",
             "Referrer-Policy": "no-referrer",
         },
     )
-
-
-def _attachment(filename: str) -> str:
-    """A download under its own name (RFC 6266), with an ASCII fallback for old browsers."""
-    ascii_name = "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
-    )
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"

@@ -16,8 +16,6 @@ Without Chromium or Playwright the tests skip with a hint; under CI=true they fa
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import importlib.util
 import os
 from collections.abc import AsyncIterator
@@ -27,13 +25,13 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from bootstrap.app import create_app
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
 from tests.conftest import need_service
+from tests.identity.people.support import live_server
 from tests.identity.support import as_portal
 from tests.routing.support import import_example
 from tests.web.support import (
@@ -82,29 +80,11 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@contextlib.asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[str]:
-    """The app on a free local port, in this event loop: real HTTP."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
 @pytest.fixture
 async def site(runtime: Runtime, settings: Settings) -> AsyncIterator[Site]:
     await import_example(runtime.db)
     app = create_app(settings, with_workers=True, runtime=runtime)
-    async with serve(app) as url:
+    async with live_server(app) as url:
         yield Site(url, runtime, settings, app)
 
 

@@ -14,7 +14,7 @@ import base64
 import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -28,6 +28,7 @@ from casefile.models import CLOSED, DECIDED, IN_PROGRESS, ON_HOLD, Dokument
 from casefile.pages import history
 from casefile.pages.shared import Clerk, german, outcome_sentences, runtime_of
 from eantrag.blobs import CHUNK
+from eantrag.downloads import content_disposition
 from eantrag.problems import NotFound, ProblemError
 from identity.people.api import render_page
 from identity.people.csrf import CsrfChecked
@@ -226,11 +227,11 @@ async def note(request: Request, case_id: uuid.UUID, person: Clerk, _: CsrfCheck
     return _done(case_id, "note")
 
 
-def _headers(document: Dokument, disposition: str) -> dict[str, str]:
+def _headers(document: Dokument, disposition: Literal["attachment", "inline"]) -> dict[str, str]:
     digest = base64.b64encode(bytes.fromhex(document.sha256)).decode()
     return {
         "Content-Length": str(document.size),
-        "Content-Disposition": documents.content_disposition(document.filename, disposition),
+        "Content-Disposition": content_disposition(document.filename or "dokument", disposition),
         "Repr-Digest": f"sha-256=:{digest}:",
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
