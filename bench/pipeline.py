@@ -5,7 +5,8 @@ was lost.
 
 `postgresql`: PostgreSQL and RabbitMQ (a database and a virtual host of their own), one process
 per role as in a scaled deployment — `eantrag serve --no-workers` and `eantrag worker` for the
-outbox relay, the router, the e-Akte (casefile), the triage desk and the renderer.
+outbox relay, the router, the e-Akte (casefile), the triage desk and the renderer (with
+`--renderings on`).
 `sqlite`: the embedded default — one `eantrag serve` process with every worker, SQLite and the
 in-database queue. Both durable as configured by default (PostgreSQL `synchronous_commit=on`,
 persistent messages on quorum queues with publisher confirms, SQLite WAL with
@@ -240,7 +241,8 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                     "api", eantrag("serve", "--no-workers", "--port", str(port)), env, log_dir
                 )
                 started.append(api)
-                for name in WORKERS:
+                # with renderings off no queue is bound for the renderer: nothing to start
+                for name in (w for w in WORKERS if w != "renderer" or args.pdf_renderings):
                     started.append(Process(name, eantrag("worker", name), env, log_dir))
                 return _measure(backend, api, started, port, db_url, args, log_dir)
         data_dir = log_dir / "data"

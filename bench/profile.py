@@ -91,6 +91,9 @@ class Recorder:
         self.proc.wait(timeout=timeout)
         if not self.raw.exists():
             return None
+        if out is not None:  # the raw stacks beside the summary, for a closer look or a flame graph
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.with_suffix(".raw").write_bytes(self.raw.read_bytes())
         return summarize(self.raw.read_text(), out)
 
 

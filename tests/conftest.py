@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bootstrap.app import create_app
 from bootstrap.wiring import open_pipeline
 from eantrag import schema
+from eantrag.broker import Topology, use_topology
 from eantrag.models import InlineBlob
 from eantrag.runtime import Runtime
 from eantrag.settings import Settings
@@ -34,6 +35,14 @@ PG_ADMIN_URL = os.environ.get(
     "EANTRAG_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 AMQP_TEST_URL = os.environ.get("EANTRAG_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+@pytest.fixture(autouse=True)
+def _process_topology() -> Iterator[None]:
+    """A runtime makes its settings' topology the process's (`eantrag.broker.use_topology`);
+    the next test starts from the default again, every queue bound."""
+    yield
+    use_topology(Topology())
 
 
 def need_service(what: str, hint: str) -> None:

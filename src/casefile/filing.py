@@ -41,7 +41,7 @@ from casefile.models import (
 from casefile.rendering import render_application, subject
 from casefile.schemas import ApplicationToFile
 from contracts.application import AuthorityMessage, ReceivedApplication
-from contracts.status import StatusChanged, record_changes
+from contracts.status import StatusChanged, published, record_changes
 from contracts.values import InvalidKey, leika_key
 from eantrag.blobs import BlobStore, TieredBlobStore, blob_key, hash_blob
 from eantrag.broker import PermanentError
@@ -438,8 +438,10 @@ def _case_rows(filed: Filed, prepared: PreparedFiling, actor: str, now: datetime
             )
         )
     rows.append((table_of(AuditEntry), column_values(entry)))
-    # `filed` is on the broker for the renderer and the e-mail; the timeline is written apart
-    rows.append((outbox_table(), _filed_change(filed).outbox_row()))
+    # `filed` is on the broker for the renderer and the e-mail, where they are set up; the
+    # timeline is written apart
+    if published("filed"):
+        rows.append((outbox_table(), _filed_change(filed).outbox_row()))
     return rows
 
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from functools import cache
 from typing import Any, Literal, get_args
 
 from pydantic import AwareDatetime, Field, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.message import Message
-from eantrag.broker import EVENTS_EXCHANGE, Topology
+from eantrag.broker import EVENTS_EXCHANGE, process_topology
 
 CitizenStatus = Literal[
     "routed", "unroutable", "filed", "in_progress", "on_hold", "decided", "closed"
@@ -70,10 +69,11 @@ def provide_timeline(writer: TimelineWriter) -> None:
     _timeline[:] = [writer]
 
 
-@cache
 def published(status: str) -> bool:
-    """Whether a queue is bound for `application.<status>` on the events exchange."""
-    return bool(Topology().route(EVENTS_EXCHANGE, f"application.{status}"))
+    """Whether a queue is bound for `application.<status>` on the events exchange (in this
+    process's installation: the renderer's with renderings on, the notifications worker's with
+    an SMTP server)."""
+    return bool(process_topology().route(EVENTS_EXCHANGE, f"application.{status}"))
 
 
 async def record_changes(

@@ -18,7 +18,12 @@ from typing import Any
 
 import aio_pika
 import structlog
-from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractIncomingMessage,
+    AbstractQueue,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eantrag.broker import (
@@ -56,9 +61,15 @@ def retry_exchange(delay: int) -> str:
 
 
 class AmqpBroker:
-    def __init__(self, url: str, *, retry_delays: Sequence[int] = (5, 30, 300)) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        retry_delays: Sequence[int] = (5, 30, 300),
+        topology: Topology | None = None,
+    ) -> None:
         self.url = url
-        self.topology = Topology()
+        self.topology = topology or Topology()
         self.retry_delays = list(retry_delays)
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
@@ -288,7 +299,7 @@ def _with_headers(raw: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_
 
 async def _declare_work_queue(
     channel: AbstractChannel, queue: str, bindings: list[tuple[str, str]]
-) -> None:
+) -> AbstractQueue:
     """A quorum work queue, its dead-letter queue and its requeue binding for retries."""
     dlq = await channel.declare_queue(
         dead_letter_queue(queue), durable=True, arguments={"x-queue-type": "quorum"}
@@ -307,6 +318,7 @@ async def _declare_work_queue(
     await work.bind(REQUEUE_EXCHANGE, routing_key=queue)
     for exchange, key in bindings:
         await work.bind(exchange, routing_key=key)
+    return work
 
 
 async def declare_topology(
@@ -333,3 +345,11 @@ async def declare_topology(
         )
     for queue, bindings in by_queue.items():
         await _declare_work_queue(channel, queue, bindings)
+    unbound: dict[str, list[tuple[str, str]]] = {}
+    for binding in topology.unbound:
+        unbound.setdefault(binding.queue, []).append((binding.exchange, binding.routing_key))
+    for queue, bindings in unbound.items():
+        # declared (so that unbinding finds it), not bound: what is in it stays for its worker
+        work = await _declare_work_queue(channel, queue, [])
+        for source, key in bindings:
+            await work.unbind(source, routing_key=key)

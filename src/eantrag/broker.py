@@ -65,18 +65,40 @@ class Binding:
 
 @dataclass
 class Topology:
-    """What exists on the broker; declared in code at start-up."""
+    """What exists on the broker; declared in code at start-up.
 
-    bindings: list[Binding] = field(
-        default_factory=lambda: [
+    `renderings` and `notifications` say whether the renderer's and the notifications worker's
+    queues are bound (`EANTRAG_PDF_RENDERINGS`, `EANTRAG_SMTP_URL`): with neither, nobody reads
+    a status event, so none is published (`contracts.status.published`) and the broker carries
+    two messages per application instead of five. The bindings switched off are `unbound`: the
+    RabbitMQ adapter removes them, so that a queue bound by an earlier configuration does not
+    fill up unread.
+    """
+
+    renderings: bool = True
+    notifications: bool = True
+    authority_ids: set[str] = field(default_factory=set)
+    bindings: list[Binding] = field(init=False)
+    unbound: list[Binding] = field(init=False)
+    _routes: dict[tuple[str, str], list[str]] = field(
+        init=False, default_factory=dict, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        optional = [
+            # the e-Akte's PDF/A rendering of each filed application (casefile.renderings)
+            (self.renderings, Binding(EVENTS_EXCHANGE, "application.filed", RENDERING_QUEUE)),
+            *(
+                (self.notifications, Binding(ex, key, NOTIFICATIONS_QUEUE))
+                for ex, key in NOTIFIED_EVENTS
+            ),
+        ]
+        self.bindings = [
             Binding(INTAKE_EXCHANGE, "application.received", ROUTING_QUEUE),
             Binding(INTAKE_EXCHANGE, "application.unroutable", UNROUTABLE_QUEUE),
-            # the e-Akte's PDF/A rendering of each filed application (casefile.renderings)
-            Binding(EVENTS_EXCHANGE, "application.filed", RENDERING_QUEUE),
-            *(Binding(ex, key, NOTIFICATIONS_QUEUE) for ex, key in NOTIFIED_EVENTS),
+            *(binding for wanted, binding in optional if wanted),
         ]
-    )
-    authority_ids: set[str] = field(default_factory=set)
+        self.unbound = [binding for wanted, binding in optional if not wanted]
 
     @property
     def queues(self) -> list[str]:
@@ -90,11 +112,28 @@ class Topology:
             return [authority_queue(routing_key)]
         if exchange == "":
             return [routing_key]
-        return [
-            b.queue
-            for b in self.bindings
-            if b.exchange == exchange and topic_matches(b.routing_key, routing_key)
-        ]
+        known = self._routes.get((exchange, routing_key))
+        if known is None:
+            known = self._routes[exchange, routing_key] = [
+                b.queue
+                for b in self.bindings
+                if b.exchange == exchange and topic_matches(b.routing_key, routing_key)
+            ]
+        return known
+
+
+_process_topology: list[Topology] = [Topology()]
+
+
+def use_topology(topology: Topology) -> None:
+    """The composition root's: the topology of this process's installation (one per process),
+    which `process_topology` answers to the contexts that publish."""
+    _process_topology[:] = [topology]
+
+
+def process_topology() -> Topology:
+    """The topology `use_topology` set; before that, every queue bound."""
+    return _process_topology[0]
 
 
 def topic_matches(pattern: str, key: str) -> bool:
@@ -240,9 +279,10 @@ class DatabaseQueueBroker:
         *,
         retry_delays: Sequence[int] = (5, 30, 300),
         poll_interval: float = 0.2,
+        topology: Topology | None = None,
     ) -> None:
         self.db = db
-        self.topology = Topology()
+        self.topology = topology or Topology()
         self.retry_delays = list(retry_delays)
         self.poll_interval = poll_interval
         self._wakeup: dict[str, asyncio.Event] = {}

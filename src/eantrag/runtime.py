@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from eantrag.blobs import S3BlobStore, TieredBlobStore, create_blob_store
-from eantrag.broker import Broker, DatabaseQueueBroker
+from eantrag.broker import Broker, DatabaseQueueBroker, Topology, use_topology
 from eantrag.db import Database
 from eantrag.models import InstanceSecret
 from eantrag.outbox import OutboxRelay
@@ -62,11 +62,18 @@ def open_blob_store(settings: Settings, db: Database) -> TieredBlobStore:
 
 
 def build_broker(settings: Settings, db: Database) -> Broker:
+    """The broker of `settings`, with the topology they ask for (which becomes the process's)."""
+    topology = Topology(
+        renderings=settings.pdf_renderings, notifications=settings.smtp_url is not None
+    )
+    use_topology(topology)
     if settings.amqp_url:
         from eantrag.amqp import AmqpBroker
 
-        return AmqpBroker(settings.amqp_url, retry_delays=settings.retry_delays_seconds)
-    return DatabaseQueueBroker(db, retry_delays=settings.retry_delays_seconds)
+        return AmqpBroker(
+            settings.amqp_url, retry_delays=settings.retry_delays_seconds, topology=topology
+        )
+    return DatabaseQueueBroker(db, retry_delays=settings.retry_delays_seconds, topology=topology)
 
 
 # The infrastructure's own worker: it publishes the outbox.

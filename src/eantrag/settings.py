@@ -173,8 +173,10 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "SMTP server for the citizen's e-mail notifications, `smtp://host:port` (or "
-            "`smtps://host:port` for TLS from the first byte). Unset: no e-mail is sent, and "
-            "the citizen's status page says so."
+            "`smtps://host:port` for TLS from the first byte). Unset: no e-mail is sent, the "
+            "citizen's status page says so, and the events are not queued for the "
+            "`notifications` worker at all (`eantrag.notifications` is not bound). Set it for "
+            "every process of an installation alike."
         ),
     )
     smtp_starttls: bool = Field(
@@ -218,8 +220,9 @@ class Settings(BaseSettings):
     pdf_renderings: bool = Field(
         default=True,
         description=(
-            "Render every filed application as PDF/A (worker `renderer`). Off: the worker "
-            "acknowledges the filings without rendering (for throughput comparisons)."
+            "Render every filed application as PDF/A (worker `renderer`). Off: filings are not "
+            "queued for rendering (`eantrag.renderings` is not bound); what is queued already is "
+            "acknowledged without rendering. Set it for every process of an installation alike."
         ),
     )
     bescheid_template_dir: Path | None = Field(
