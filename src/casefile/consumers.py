@@ -65,7 +65,8 @@ def filing_handler(runtime: Runtime) -> Handler:
         )
         return [case.akte.aktenzeichen if case is not None else None for case in filed]
 
-    commit = grouped_prepared(CONSUMER, runtime.db, file_group)
+    # one case per application (a unique key) makes filing idempotent: no message id recorded
+    commit = grouped_prepared(CONSUMER, runtime.db, file_group, record_ids=False)
 
     async def handle(message: IncomingMessage) -> None:
         application = filing.from_message(parse_authority_message(message))

@@ -59,20 +59,32 @@ def idempotent(consumer: str, db: Database, handler: SessionHandler) -> Handler:
     return handle
 
 
-def grouped(consumer: str, db: Database, handler: GroupHandler, *, max_group: int = 64) -> Handler:
+def grouped(
+    consumer: str,
+    db: Database,
+    handler: GroupHandler,
+    *,
+    max_group: int = 64,
+    record_ids: bool = True,
+) -> Handler:
     """Like `idempotent`, but deliveries that arrive while a transaction runs share the next one.
 
     A transaction costs about ten round trips whatever it holds, so a consumer with a prefetch
     window commits a group at once. The contract is `idempotent`'s, per message: its id and its
     work commit together, or not at all. A group that fails is split, and each message is handled
     in a transaction of its own, so one bad message never fails the others.
+
+    `record_ids=False` is for a handler that is idempotent by its own unique keys (one routing
+    decision, one case per application): it sees every delivery, repeats included, and no
+    message id is recorded — a look-up and a row per message less. A repeat that races its
+    twin fails the unique key and is acknowledged as a duplicate.
     """
 
     async def each(session: AsyncSession, items: Sequence[Prepared[None]]) -> list[None]:
         await handler(session, [item.message for item in items])
         return [None] * len(items)
 
-    commit = grouped_prepared(consumer, db, each, max_group=max_group)
+    commit = grouped_prepared(consumer, db, each, max_group=max_group, record_ids=record_ids)
 
     async def handle(message: IncomingMessage) -> None:
         await commit(message, None)
@@ -94,11 +106,12 @@ def grouped_prepared(
     handler: Callable[[AsyncSession, Sequence[Prepared[P]]], Awaitable[Sequence[R]]],
     *,
     max_group: int = 64,
+    record_ids: bool = True,
 ) -> Callable[[IncomingMessage, P], Awaitable[R | None]]:
     """`grouped` with a prepare step: the caller prepares each delivery outside the transaction
     and hands it over with `commit(message, prepared)`; the handler gets the prepared deliveries
     of a group and returns one result for each, which its `commit` returns (None for a delivery
-    skipped as a duplicate)."""
+    skipped as a duplicate). `record_ids` as in `grouped`."""
     pending: list[tuple[Prepared[P], asyncio.Future[R | None]]] = []
     draining: set[asyncio.Task[None]] = set()
 
@@ -114,15 +127,18 @@ def grouped_prepared(
                         ProcessedMessage.message_id.in_(ids),
                     )
                 )
+                if record_ids
+                else ()
             )
             fresh: dict[object, int] = {}
             for index, item in enumerate(group):
                 message = item.message
-                if message.message_id in seen or message.message_id in fresh:
+                if message.message_id in seen or (record_ids and message.message_id in fresh):
                     MESSAGES_HANDLED.labels(message.queue, "duplicate").inc()
                 else:
-                    fresh[message.message_id] = index
-            if fresh:
+                    # without recorded ids a repeat is the handler's to recognise: it sees it
+                    fresh[message.message_id if record_ids else index] = index
+            if fresh and record_ids:
                 await session.execute(
                     insert(ProcessedMessage),
                     [
@@ -130,6 +146,7 @@ def grouped_prepared(
                         for m in fresh
                     ],
                 )
+            if fresh:
                 handled = await handler(session, [group[i] for i in fresh.values()])
                 for index, result in zip(fresh.values(), handled, strict=True):
                     results[index] = result

@@ -1,11 +1,12 @@
 """The router: consumes `application.received`, decides, records, and hands over via the outbox.
 
-Exactly-once delivery rests on three things committed together: the message id (idempotent
-consumer), the decision row (unique per application, so a re-drive with a new message id is
-recognised too) and the outbox rows. An authority's queue is declared before the transaction that
-addresses it commits, because the AMQP relay publishes with `mandatory` and a missing queue would
-stall it. Deliveries that arrive together are decided in one transaction (`grouped`): a
-transaction costs about ten round trips however many applications it decides.
+Exactly-once delivery rests on two things committed together: the decision row (unique per
+application, so a repeat is recognised whatever its message id: a redelivery, a re-drive) and
+the outbox rows; no message id is recorded besides (`grouped(record_ids=False)`). An
+authority's queue is declared before the transaction that addresses it commits, because the
+AMQP relay publishes with `mandatory` and a missing queue would stall it. Deliveries that
+arrive together are decided in one transaction (`grouped`): a transaction costs about ten
+round trips however many applications it decides.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def router_handler(declarer: QueueDeclarer) -> GroupHandler:
 
 def workers(runtime: Runtime) -> dict[str, Worker]:
     declarer = QueueDeclarer(runtime)
-    handle = grouped("routing", runtime.db, router_handler(declarer))
+    handle = grouped("routing", runtime.db, router_handler(declarer), record_ids=False)
 
     async def router() -> None:
         count = await declarer.declare_all()
