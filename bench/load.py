@@ -227,6 +227,7 @@ function response(status, headers, body)
   end
 end
 
+%(pace)s
 function request()
   counter = counter + 1
   local id = string.format("%%s-%%04x-4%%03x-8%%03x-%%012x", prefix,
@@ -246,9 +247,12 @@ def wrk_closed_loop(
     seconds: float,
     ids: Path | None = None,
     headers: dict[str, str] | None = None,
+    rate: float | None = None,
 ) -> LoadResult:
     """The closed loop with wrk (one thread, `concurrency` connections); with `ids`, the
-    application id of every 202 goes to files `<ids>.*`."""
+    application id of every 202 goes to files `<ids>.*`. With `rate`, each connection waits
+    `concurrency / rate` seconds before its next request (wrk's `delay`): the load offered is
+    about `rate` per second as long as answers are quick, less when they are not."""
     text = template.decode()
     if "]==]" in text:
         raise ValueError("the template cannot be embedded in the wrk script")
@@ -260,6 +264,7 @@ def wrk_closed_loop(
         "extra_headers": "\n".join(
             f'wrk.headers["{name}"] = "{value}"' for name, value in (headers or {}).items()
         ),
+        "pace": (f"function delay() return {1000 * concurrency / rate:.0f} end" if rate else ""),
     }
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "post.lua"
