@@ -14,6 +14,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from citizen import mailer as mailer_module
 from citizen.mailer import mailer_from
 from eantrag.settings import Settings
 from tests.casefile.conftest import free_port
@@ -128,3 +129,45 @@ def test_settings_refuse_other_schemes_and_keep_the_password_secret() -> None:
     mailer = mailer_from(settings)
     assert mailer is not None and mailer.implicit_tls and mailer.server == "mail.example.org:465"
     assert mailer_from(Settings(smtp_url="")) is None
+
+
+async def test_one_connection_and_one_login_carry_many_messages(
+    tls_server: tuple[str, Inbox, Accounts],
+) -> None:
+    url, inbox, accounts = tls_server
+    mailer = mailer_from(
+        Settings(
+            smtp_url=url,
+            smtp_starttls=True,
+            smtp_username="buergerservice",
+            smtp_password="s3cret",  # type: ignore[arg-type]
+        )
+    )
+    assert mailer is not None
+    for _ in range(5):
+        await mailer.send(_message())
+    mailer.close()
+    assert len(inbox.messages) == 5
+    assert accounts.logins == ["buergerservice"], "one connection, one STARTTLS, one login"
+
+
+async def test_a_kept_connection_the_server_dropped_is_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(mailer_module, "CHECK_AFTER_SECONDS", 0.0)
+    port = free_port()
+    first, second = Inbox(), Inbox()
+    server = Controller(first, hostname="127.0.0.1", port=port)
+    server.start()
+    mailer = mailer_from(Settings(smtp_url=f"smtp://127.0.0.1:{port}"))
+    assert mailer is not None
+    try:
+        await mailer.send(_message())
+        server.stop()  # the kept connection dies with it
+        server = Controller(second, hostname="127.0.0.1", port=port)
+        server.start()
+        await mailer.send(_message())
+    finally:
+        mailer.close()
+        server.stop()
+    assert len(first.messages) == 1 and len(second.messages) == 1
