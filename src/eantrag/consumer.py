@@ -7,6 +7,7 @@ finds its id already recorded and is acknowledged without running the handler ag
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -120,16 +121,16 @@ def grouped_prepared(
         results: list[R | None] = [None] * len(group)
         async with db.transaction() as session:
             ids = [item.message.message_id for item in group]
-            seen = set(
-                await session.scalars(
-                    select(ProcessedMessage.message_id).where(
-                        ProcessedMessage.consumer == consumer,
-                        ProcessedMessage.message_id.in_(ids),
+            seen: set[uuid.UUID] = set()
+            if record_ids:
+                seen.update(
+                    await session.scalars(
+                        select(ProcessedMessage.message_id).where(
+                            ProcessedMessage.consumer == consumer,
+                            ProcessedMessage.message_id.in_(ids),
+                        )
                     )
                 )
-                if record_ids
-                else ()
-            )
             fresh: dict[object, int] = {}
             for index, item in enumerate(group):
                 message = item.message

@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from citizen import mailer as mailer_module
-from citizen.mailer import mailer_from
+from citizen.mailer import SmtpMailer, mailer_from
 from eantrag.settings import Settings
 from tests.casefile.conftest import free_port
 from tests.citizen.conftest import Inbox
@@ -73,17 +73,24 @@ def _message() -> EmailMessage:
     return message
 
 
-async def test_starttls_and_login(tls_server: tuple[str, Inbox, Accounts]) -> None:
-    url, inbox, accounts = tls_server
+def _logging_in(url: str, password: str, **settings: Any) -> SmtpMailer:
+    """The mailer of a server that wants STARTTLS and the login `buergerservice`."""
     mailer = mailer_from(
         Settings(
             smtp_url=url,
             smtp_starttls=True,
             smtp_username="buergerservice",
-            smtp_password="s3cret",  # type: ignore[arg-type]
+            smtp_password=password,  # type: ignore[arg-type]
+            **settings,
         )
     )
     assert mailer is not None
+    return mailer
+
+
+async def test_starttls_and_login(tls_server: tuple[str, Inbox, Accounts]) -> None:
+    url, inbox, accounts = tls_server
+    mailer = _logging_in(url, "s3cret")
     await mailer.send(_message())
     assert accounts.logins == ["buergerservice"]
     assert [str(m["Subject"]) for m in inbox.messages] == ["Probe"]
@@ -102,16 +109,7 @@ async def test_a_wrong_password_is_an_error_not_a_silent_drop(
     tls_server: tuple[str, Inbox, Accounts],
 ) -> None:
     url, inbox, _ = tls_server
-    mailer = mailer_from(
-        Settings(
-            smtp_url=url,
-            smtp_starttls=True,
-            smtp_username="buergerservice",
-            smtp_password="falsch",  # type: ignore[arg-type]
-            smtp_timeout_seconds=3,
-        )
-    )
-    assert mailer is not None
+    mailer = _logging_in(url, "falsch", smtp_timeout_seconds=3)
     # smtplib tries the next mechanism after the server's 535; either way the send fails,
     # and the worker retries it.
     with pytest.raises(smtplib.SMTPException):
@@ -135,15 +133,7 @@ async def test_one_connection_and_one_login_carry_many_messages(
     tls_server: tuple[str, Inbox, Accounts],
 ) -> None:
     url, inbox, accounts = tls_server
-    mailer = mailer_from(
-        Settings(
-            smtp_url=url,
-            smtp_starttls=True,
-            smtp_username="buergerservice",
-            smtp_password="s3cret",  # type: ignore[arg-type]
-        )
-    )
-    assert mailer is not None
+    mailer = _logging_in(url, "s3cret")
     for _ in range(5):
         await mailer.send(_message())
     mailer.close()
